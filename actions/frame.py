@@ -1,0 +1,119 @@
+"""Coordinate frames: the screenshot a person sees vs. the image the model sees.
+
+Qwen2.5-VL answers in the pixel space of the image it was fed, which is the
+screenshot after :func:`smart_resize`. A :class:`Frame` ties the two together
+so every conversion goes through one place.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+IMAGE_FACTOR = 28
+"""Patch size (14) times the spatial merge size (2): each side is a multiple of it."""
+MIN_PIXELS = 4 * 28 * 28
+MAX_PIXELS = 16384 * 28 * 28
+MAX_ASPECT_RATIO = 200
+
+
+class CoordinateError(ValueError):
+    """A point lies outside the image it is supposed to be in."""
+
+
+def smart_resize(
+    height: int,
+    width: int,
+    factor: int = IMAGE_FACTOR,
+    min_pixels: int = MIN_PIXELS,
+    max_pixels: int = MAX_PIXELS,
+) -> tuple[int, int]:
+    """Return ``(height, width)`` as Qwen2.5-VL's image processor resizes them.
+
+    Each side is rounded to the nearest multiple of ``factor`` with Python's
+    ``round`` (halves to even, as the reference does), then the area is brought
+    inside ``[min_pixels, max_pixels]`` keeping the aspect ratio: scaled down
+    with ``floor`` or up with ``ceil``, still in multiples of ``factor``.
+    """
+    if height <= 0 or width <= 0:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+    if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
+        raise ValueError(
+            f"absolute aspect ratio must be smaller than {MAX_ASPECT_RATIO}, "
+            f"got {max(height, width) / min(height, width)}"
+        )
+    h_bar = round(height / factor) * factor
+    w_bar = round(width / factor) * factor
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The mapping between screenshot pixels and the model's resized image.
+
+    ``to_screen`` and ``to_model`` scale proportionally; a point outside the
+    source image raises :class:`CoordinateError` instead of being clamped,
+    because clamping turns a wrong answer into a click somewhere else.
+    """
+
+    screen_width: int
+    screen_height: int
+    min_pixels: int = MIN_PIXELS
+    max_pixels: int = MAX_PIXELS
+    model_height: int = field(init=False)
+    model_width: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        h, w = smart_resize(
+            self.screen_height, self.screen_width,
+            min_pixels=self.min_pixels, max_pixels=self.max_pixels,
+        )
+        object.__setattr__(self, "model_height", h)
+        object.__setattr__(self, "model_width", w)
+
+    @property
+    def model_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the image the model sees."""
+        return self.model_width, self.model_height
+
+    @property
+    def screen_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the screenshot."""
+        return self.screen_width, self.screen_height
+
+    @property
+    def image_tokens(self) -> int:
+        """Image tokens the model spends on one screenshot (one per 28x28 patch)."""
+        return (self.model_width // IMAGE_FACTOR) * (self.model_height // IMAGE_FACTOR)
+
+    def to_screen(self, x: float, y: float) -> tuple[int, int]:
+        """Map a model-image point to the screenshot pixel it covers."""
+        return (
+            _scale(x, self.model_width, self.screen_width, "x", "model image"),
+            _scale(y, self.model_height, self.screen_height, "y", "model image"),
+        )
+
+    def to_model(self, x: float, y: float) -> tuple[int, int]:
+        """Map a screenshot pixel to the model-image point that covers it."""
+        return (
+            _scale(x, self.screen_width, self.model_width, "x", "screenshot"),
+            _scale(y, self.screen_height, self.model_height, "y", "screenshot"),
+        )
+
+
+def _scale(value: float, source: int, target: int, axis: str, where: str) -> int:
+    if not (isinstance(value, (int, float)) and math.isfinite(value)):
+        raise CoordinateError(f"{axis}={value!r} is not a number")
+    if value < 0 or value >= source:
+        raise CoordinateError(
+            f"{axis}={value:g} is outside the {where} (valid range 0..{source - 1})"
+        )
+    return min(target - 1, round(value * target / source))

@@ -1,0 +1,107 @@
+"""One key-name vocabulary for every env.
+
+Models and users spell keys many ways (``Control``, ``ctrl``, ``KEYCODE_ENTER``,
+``Return``, ``cmd``); executors need exactly one spelling to translate. Every
+`Key` action is normalised through :func:`normalize_key`, so an executor only
+ever sees names from :data:`KEY_NAMES` or a single printable character.
+
+Vocabulary (lower case):
+
+- modifiers: ``ctrl``, ``alt``, ``shift``, ``super`` (Windows / Command / Meta key)
+- editing and navigation: ``enter``, ``escape``, ``tab``, ``backspace``,
+  ``delete``, ``insert``, ``space``, ``up``, ``down``, ``left``, ``right``,
+  ``home``, ``end``, ``pageup``, ``pagedown``, ``capslock``, ``printscreen``,
+  ``menu``
+- function keys: ``f1`` … ``f24``
+- device and media keys (mostly Android): ``back``, ``power``, ``volume_up``,
+  ``volume_down``, ``volume_mute``, ``camera``, ``search``, ``app_switch``,
+  ``media_play_pause``, ``media_next``, ``media_previous``, ``media_stop``
+- any single printable character, e.g. ``a``, ``5``, ``/`` (letters are lower-cased)
+"""
+
+from __future__ import annotations
+
+MODIFIERS = ("ctrl", "alt", "shift", "super")
+
+KEY_NAMES: frozenset[str] = frozenset(
+    (
+        *MODIFIERS,
+        "enter", "escape", "tab", "backspace", "delete", "insert", "space",
+        "up", "down", "left", "right", "home", "end", "pageup", "pagedown",
+        "capslock", "printscreen", "menu",
+        *(f"f{i}" for i in range(1, 25)),
+        "back", "power", "volume_up", "volume_down", "volume_mute", "camera",
+        "search", "app_switch", "media_play_pause", "media_next",
+        "media_previous", "media_stop",
+    )
+)
+
+ALIASES: dict[str, str] = {
+    "control": "ctrl", "ctl": "ctrl", "lctrl": "ctrl", "rctrl": "ctrl",
+    "ctrl_l": "ctrl", "ctrl_r": "ctrl", "control_l": "ctrl", "control_r": "ctrl",
+    "ctrlleft": "ctrl", "ctrlright": "ctrl",
+    "option": "alt", "opt": "alt", "alt_l": "alt", "alt_r": "alt", "altleft": "alt",
+    "altright": "alt", "lalt": "alt", "ralt": "alt", "altgr": "alt",
+    "shift_l": "shift", "shift_r": "shift", "shiftleft": "shift",
+    "shiftright": "shift", "lshift": "shift", "rshift": "shift",
+    "cmd": "super", "command": "super", "win": "super", "windows": "super",
+    "meta": "super", "meta_l": "super", "super_l": "super", "super_r": "super",
+    "winleft": "super", "winright": "super", "os": "super",
+    "return": "enter", "ret": "enter", "kp_enter": "enter", "newline": "enter",
+    "esc": "escape",
+    "bksp": "backspace", "back_space": "backspace", "bs": "backspace",
+    "del": "delete", "forward_delete": "delete",
+    "ins": "insert",
+    "spacebar": "space", " ": "space",
+    "arrowup": "up", "arrowdown": "down", "arrowleft": "left", "arrowright": "right",
+    "up_arrow": "up", "down_arrow": "down", "left_arrow": "left", "right_arrow": "right",
+    "dpad_up": "up", "dpad_down": "down", "dpad_left": "left", "dpad_right": "right",
+    "page_up": "pageup", "pgup": "pageup", "prior": "pageup",
+    "page_down": "pagedown", "pgdn": "pagedown", "next": "pagedown",
+    "caps_lock": "capslock", "print": "printscreen", "print_screen": "printscreen",
+    "prtsc": "printscreen", "contextmenu": "menu", "apps": "menu",
+    "move_home": "home", "move_end": "end",
+    "volumeup": "volume_up", "volumedown": "volume_down", "volumemute": "volume_mute",
+    "mute": "volume_mute",
+    "recent_apps": "app_switch", "recents": "app_switch", "appswitch": "app_switch",
+    "media_play": "media_play_pause", "play_pause": "media_play_pause",
+    "playpause": "media_play_pause",
+    "mediaplaypause": "media_play_pause",
+    "media_previous_track": "media_previous", "media_prev": "media_previous",
+    "media_next_track": "media_next",
+}
+
+
+def normalize_key(name: str) -> str:
+    """Return the vocabulary spelling of ``name`` or raise ``ValueError``.
+
+    Accepts any case, ``KEYCODE_`` prefixes (Android), ``Key.`` prefixes and the
+    aliases above. A single character is a key of its own.
+    """
+    if not isinstance(name, str) or name == "":
+        raise ValueError("a key name must be a non-empty string")
+    if len(name) == 1:
+        if not name.isprintable():
+            raise ValueError(f"key {name!r} is not a printable character")
+        return "space" if name == " " else name.lower()
+    key = name.strip().lower().replace("-", "_")
+    for prefix in ("keycode_", "key."):
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+    if len(key) == 1:
+        return key
+    key = ALIASES.get(key, key)
+    if key in KEY_NAMES:
+        return key
+    raise ValueError(
+        f"unknown key {name!r}; use a single character or one of: "
+        + ", ".join(sorted(KEY_NAMES))
+    )
+
+
+def split_combo(combo: str) -> list[str]:
+    """Split a combination such as ``"ctrl+shift+t"`` into normalised names."""
+    parts = [p for p in combo.replace(" + ", "+").split("+")] if len(combo) > 1 else [combo]
+    if "" in parts:  # "ctrl++" means ctrl and plus
+        parts = [p for p in parts if p] + ["+"]
+    return [normalize_key(p) for p in parts]

@@ -3,14 +3,20 @@
 Nothing here imports torch or any env backend.
 """
 
-from qwen_gui_agent.actions.frame import Frame, CoordinateError, smart_resize
+from qwen_gui_agent.actions.errors import ParseError
+from qwen_gui_agent.actions.frame import CoordinateError, Frame, smart_resize
 from qwen_gui_agent.actions.models import (
     Action, Answer, Click, Drag, Key, LongPress, Move, Navigate, OpenApp,
     Scroll, SystemButton, Terminate, TypeText, Wait, action_to_dict, parse_action,
 )
+from qwen_gui_agent.actions.parser import Response, parse_response
+from qwen_gui_agent.actions.tools import system_prompt, tool_name_for, tool_schema
+from qwen_gui_agent.actions.translate import action_to_call, call_to_actions
 
 __all__ = [
     "Action", "Answer", "Click", "CoordinateError", "Drag", "Frame", "Key",
-    "LongPress", "Move", "Navigate", "OpenApp", "Scroll", "SystemButton",
-    "Terminate", "TypeText", "Wait", "action_to_dict", "parse_action", "smart_resize",
+    "LongPress", "Move", "Navigate", "OpenApp", "ParseError", "Response",
+    "Scroll", "SystemButton", "Terminate", "TypeText", "Wait", "action_to_call",
+    "action_to_dict", "call_to_actions", "parse_action", "parse_response",
+    "smart_resize", "system_prompt", "tool_name_for", "tool_schema",
 ]

@@ -110,10 +110,13 @@ class Frame:
 
 
 def _scale(value: float, source: int, target: int, axis: str, where: str) -> int:
-    if not (isinstance(value, (int, float)) and math.isfinite(value)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+        isinstance(value, float) and not math.isfinite(value)  # ints of any size are fine here
+    ):
         raise CoordinateError(f"{axis}={value!r} is not a number")
     if value < 0 or value >= source:
+        shown = f"{value:g}" if abs(value) < 1e15 else "a huge number"
         raise CoordinateError(
-            f"{axis}={value:g} is outside the {where} (valid range 0..{source - 1})"
+            f"{axis}={shown} is outside the {where} (valid range 0..{source - 1})"
         )
     return min(target - 1, round(value * target / source))

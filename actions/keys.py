@@ -14,7 +14,7 @@ Vocabulary (lower case):
   ``menu``
 - function keys: ``f1`` … ``f24``
 - device and media keys (mostly Android): ``back``, ``power``, ``volume_up``,
-  ``volume_down``, ``volume_mute``, ``camera``, ``search``, ``app_switch``,
+  ``volume_down``, ``volume_mute``, ``camera``, ``clear``, ``search``, ``app_switch``,
   ``media_play_pause``, ``media_next``, ``media_previous``, ``media_stop``
 - any single printable character, e.g. ``a``, ``5``, ``/`` (letters are lower-cased)
 """
@@ -31,7 +31,7 @@ KEY_NAMES: frozenset[str] = frozenset(
         "capslock", "printscreen", "menu",
         *(f"f{i}" for i in range(1, 25)),
         "back", "power", "volume_up", "volume_down", "volume_mute", "camera",
-        "search", "app_switch", "media_play_pause", "media_next",
+        "clear", "search", "app_switch", "media_play_pause", "media_next",
         "media_previous", "media_stop",
     )
 )

@@ -1,1 +1,43 @@
-"""agent"""
+"""The agent: the perceive-reason-act loop, its safety guard, secrets and RPA helpers.
+
+Names resolve lazily so ``import qwen_gui_agent.agent`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_LAZY_EXPORTS = {
+    "Agent": "qwen_gui_agent.agent.loop",
+    "RunResult": "qwen_gui_agent.agent.loop",
+    "StepResult": "qwen_gui_agent.agent.loop",
+    "Guard": "qwen_gui_agent.agent.guard",
+    "Rules": "qwen_gui_agent.agent.guard",
+    "Verdict": "qwen_gui_agent.agent.guard",
+    "Secrets": "qwen_gui_agent.agent.secrets",
+    "SecretError": "qwen_gui_agent.agent.secrets",
+    "StuckDetector": "qwen_gui_agent.agent.stuck",
+    "GroundingError": "qwen_gui_agent.agent.grounding",
+    "locate": "qwen_gui_agent.agent.grounding",
+    "click": "qwen_gui_agent.agent.grounding",
+    "type_into": "qwen_gui_agent.agent.grounding",
+}
+
+__all__ = list(_LAZY_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qwen_gui_agent.agent.grounding import GroundingError, click, locate, type_into
+    from qwen_gui_agent.agent.guard import Guard, Rules, Verdict
+    from qwen_gui_agent.agent.loop import Agent, RunResult, StepResult
+    from qwen_gui_agent.agent.secrets import SecretError, Secrets
+    from qwen_gui_agent.agent.stuck import StuckDetector
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qwen_gui_agent.agent' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,1 +1,33 @@
-"""model"""
+"""Policies: turn a task, a screenshot and the history into the next action.
+
+``QwenPolicy`` runs Qwen2.5-VL in-process (transformers), ``OpenAIPolicy`` asks
+an OpenAI-compatible server (vLLM, SGLang), ``build_tiny_model`` writes a
+random-weight checkpoint for tests. Exports load lazily: importing this
+package does not import torch or transformers.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from qwen_gui_agent.model.policy import Decision, HistoryEntry, Policy
+
+if TYPE_CHECKING:
+    from qwen_gui_agent.model.endpoint import OpenAIPolicy
+    from qwen_gui_agent.model.local import QwenPolicy
+    from qwen_gui_agent.model.tiny import build_tiny_model
+
+_LAZY = {
+    "QwenPolicy": "qwen_gui_agent.model.local",
+    "OpenAIPolicy": "qwen_gui_agent.model.endpoint",
+    "build_tiny_model": "qwen_gui_agent.model.tiny",
+}
+
+__all__ = ["Decision", "HistoryEntry", "OpenAIPolicy", "Policy", "QwenPolicy", "build_tiny_model"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -45,6 +45,9 @@ class Decision:
     output_tokens: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds: ``preprocess``, ``generate``, ``parse`` (what the backend measured)."""
+    prompt: list[dict[str, Any]] | None = None
+    """The messages sent, JSON-ready, each image as ``{"type": "image", "width", "height"}``
+    (see ``model.prompt.messages_to_json``); None for policies without a prompt."""
 
     @property
     def action(self) -> Action:

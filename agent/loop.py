@@ -1,0 +1,544 @@
+"""The perceive-reason-act loop: observe, decide, guard, execute, record, repeat.
+
+:class:`Agent` drives one env with one policy. ``run(task)`` goes until the
+run ends; scripts that want control call ``start(task)``, then ``step()``
+until ``done``, and may end a run early with ``finish(...)``. Either way the
+same stop rules apply and the trajectory on disk holds every finished step.
+
+How a run ends (``RunResult.status``):
+
+- ``success`` / ``failure``: the model terminated (an ``answer`` is a success);
+- ``max_steps``: the step limit was reached;
+- ``stuck``: the same action on an unchanged screen, even after a hint;
+- ``failure`` also when the model produced ``max_consecutive_errors``
+  unusable outputs or failing actions in a row (each one is first fed back);
+- ``error``: the env became unusable, or something unexpected raised;
+- ``interrupted``: Ctrl-C (``KeyboardInterrupt``). ``run()`` returns the
+  result; ``step()`` finalises the run and re-raises, so a script's own loop
+  stops as Python scripts do.
+
+With ``dry_run`` nothing is executed: the screen never changes, so such runs
+end by the step limit, stuck detection or the model terminating.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, get_args
+
+from qwen_gui_agent.actions.errors import ParseError
+from qwen_gui_agent.actions.models import FINAL_ACTIONS, Answer, Terminate
+from qwen_gui_agent.actions.tools import tool_name_for
+from qwen_gui_agent.agent.guard import Guard, Verdict
+from qwen_gui_agent.agent.secrets import Secrets
+from qwen_gui_agent.agent.stuck import StuckDetector
+from qwen_gui_agent.envs.base import Outcome
+from qwen_gui_agent.envs.errors import ActionError, EnvError
+from qwen_gui_agent.model.policy import HistoryEntry
+
+if TYPE_CHECKING:
+    from qwen_gui_agent.actions.models import Action
+    from qwen_gui_agent.envs.base import Env, Observation
+    from qwen_gui_agent.model.policy import Decision, Policy
+    from qwen_gui_agent.trajectories.recorder import Recorder
+
+RunStatus = Literal["success", "failure", "max_steps", "stuck", "error", "interrupted"]
+RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
+
+
+@dataclass
+class StepResult:
+    """What happened in one step. Strings are already redacted of secrets."""
+
+    index: int
+    """1-based."""
+    observation: Observation | None = None
+    decision: Decision | None = None
+    """None when the policy's output could not be used (see ``error``)."""
+    raw: str = ""
+    """The model's text (also when it could not be parsed)."""
+    verdicts: list[Verdict] = field(default_factory=list)
+    """The guard's verdict on each action it was asked about, in order."""
+    outcomes: list[Outcome] = field(default_factory=list)
+    """One per action the env performed."""
+    executed: bool = False
+    """Whether at least one action reached the env (never under ``dry_run``)."""
+    error: str | None = None
+    feedback: str | None = None
+    """What the model is told about this step in the next prompt."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase: observe, decide, guard, execute; ``total`` (the step up to
+    recording) and ``record``."""
+    status: RunStatus | None = None
+    """Set when this step ended the run."""
+    message: str = ""
+    """Why the run ended, when it did here."""
+    answer: str | None = None
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        """The decided actions, as the model saw them (secret placeholders unexpanded)."""
+        return self.decision.actions if self.decision is not None else ()
+
+    @property
+    def done(self) -> bool:
+        return self.status is not None
+
+
+@dataclass
+class RunResult:
+    """How a run ended. ``trajectory_path`` is the run directory, None when not recording."""
+
+    status: RunStatus
+    answer: str | None
+    steps: list[StepResult]
+    trajectory_path: Path | None
+    message: str
+    task: str = ""
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+
+StepCallback = Callable[[StepResult], None]
+
+
+class Agent:
+    """Runs a policy on an env until the task ends.
+
+    - ``max_steps``: steps before the run ends as ``max_steps``.
+    - ``record_dir``: a root folder; each run records into a new directory
+      under it (``RunResult.trajectory_path``). None records nothing.
+    - ``guard``: a :class:`~.guard.Guard` (default: allow everything). Under
+      ``dry_run`` it still asks / denies, so a dry run shows what would be asked.
+    - ``secrets``: :class:`~.secrets.Secrets`; the model sees ``{NAME}``, the
+      env gets the value, every string written is redacted.
+    - ``settle``: observe with ``settle=True`` (wait for a still screen).
+    - ``dry_run``: decide and record, execute nothing.
+    - ``on_step``: called with each :class:`StepResult` once it is recorded.
+    - ``max_consecutive_errors``: unusable outputs / failing actions in a row
+      (each fed back to the model) before the run ends as ``failure``.
+    - ``stuck_limit``: identical steps on an unchanged screen before the hint;
+      one more ends the run as ``stuck``.
+    - ``history_images``: keep the last N screenshots in the history handed to
+      the policy; by default the policy's own ``history_images`` (else 0).
+    - ``run_label``: appended to the run directory's name and kept in the header.
+    - ``header``: further keys for the trajectory header (e.g. env options).
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        env: Env,
+        *,
+        max_steps: int = 30,
+        record_dir: Path | str | None = None,
+        guard: Guard | None = None,
+        secrets: Secrets | None = None,
+        settle: bool = False,
+        dry_run: bool = False,
+        on_step: StepCallback | None = None,
+        max_consecutive_errors: int = 3,
+        stuck_limit: int = 3,
+        history_images: int | None = None,
+        run_label: str | None = None,
+        header: dict[str, Any] | None = None,
+    ) -> None:
+        if not callable(getattr(policy, "decide", None)):
+            raise TypeError(f"policy must have a decide(task, observation, history) method, "
+                            f"got {type(policy).__name__}")
+        for method in ("observe", "execute"):
+            if not callable(getattr(env, method, None)):
+                raise TypeError(f"env must have an {method}() method (see envs.base.Env), "
+                                f"got {type(env).__name__}")
+        if max_steps < 1:
+            raise ValueError("max_steps must be at least 1")
+        if max_consecutive_errors < 1:
+            raise ValueError("max_consecutive_errors must be at least 1")
+        if history_images is None:
+            history_images = int(getattr(policy, "history_images", 0) or 0)
+        if history_images < 0:
+            raise ValueError("history_images must be 0 or more")
+        self.policy = policy
+        self.env = env
+        self.max_steps = max_steps
+        self.record_dir = Path(record_dir) if record_dir is not None else None
+        self.guard = guard if guard is not None else Guard()
+        self.secrets = secrets if secrets is not None else Secrets()
+        self.settle = settle
+        self.dry_run = dry_run
+        self.on_step = on_step
+        self.max_consecutive_errors = max_consecutive_errors
+        self.history_images = history_images
+        self.run_label = run_label
+        self.extra_header = dict(header or {})
+        self._stuck = StuckDetector(limit=stuck_limit)
+        self._task: str | None = None
+        self._model_task = ""
+        self._history: list[HistoryEntry] = []
+        self._steps: list[StepResult] = []
+        self._recorder: Recorder | None = None
+        self._result: RunResult | None = None
+        self._errors_in_row = 0
+        self._started = 0.0
+
+    # -- state ------------------------------------------------------------------------
+    @property
+    def task(self) -> str | None:
+        """The task of the current (or last) run, as given to ``start``."""
+        return self._task
+
+    @property
+    def model_task(self) -> str:
+        """The task text the policy receives (secrets redacted, placeholders explained)."""
+        return self._model_task
+
+    @property
+    def history(self) -> tuple[HistoryEntry, ...]:
+        return tuple(self._history)
+
+    @property
+    def steps(self) -> tuple[StepResult, ...]:
+        return tuple(self._steps)
+
+    @property
+    def done(self) -> bool:
+        """True once the current run has ended (or none was started)."""
+        return self._result is not None or self._task is None
+
+    @property
+    def result(self) -> RunResult | None:
+        """The finished run's result; None while it runs."""
+        return self._result
+
+    @property
+    def trajectory_path(self) -> Path | None:
+        return self._recorder.path if self._recorder is not None else None
+
+    # -- driving ----------------------------------------------------------------------
+    def run(self, task: str) -> RunResult:
+        """Run ``task`` to the end. Ctrl-C ends it as ``interrupted`` and returns."""
+        self.start(task)
+        try:
+            while self._result is None:
+                self.step()
+        except KeyboardInterrupt:
+            if self._result is None:
+                self._finish("interrupted", "interrupted by the user (Ctrl-C)")
+        assert self._result is not None
+        return self._result
+
+    def start(self, task: str) -> None:
+        """Begin a new run of ``task`` (opening its trajectory when recording)."""
+        if self._task is not None and self._result is None:
+            raise RuntimeError("a run is in progress; finish() it before starting another")
+        if not task or not task.strip():
+            raise ValueError("the task is empty")
+        self._task = task
+        task_text = self.secrets.redact(task)
+        note = self.secrets.prompt_note()
+        self._model_task = f"{task_text}\n\n{note}" if note else task_text
+        self._history, self._steps = [], []
+        self._result, self._recorder = None, None
+        self._errors_in_row = 0
+        self._stuck.reset()
+        self._started = time.perf_counter()
+        if self.record_dir is not None:
+            from qwen_gui_agent.trajectories.recorder import Recorder, new_run_dir
+
+            run_dir = new_run_dir(self.record_dir, self.run_label or "")
+            self._recorder = Recorder(
+                run_dir, self._header(), redact=self.secrets.redact if self.secrets else None
+            )
+
+    def step(self) -> StepResult:
+        """Perform one step. After it, ``done`` says whether the run ended (``step.status``)."""
+        if self._task is None:
+            raise RuntimeError("call start(task) before step()")
+        if self._result is not None:
+            raise RuntimeError(f"the run has ended ({self._result.status}); start() a new one")
+        step = StepResult(index=len(self._steps) + 1)
+        started = time.perf_counter()
+        recorded = False
+        try:
+            self._perform(step)
+            step.timings["total"] = time.perf_counter() - started
+            self._record(step)
+            recorded = True
+            self._remember(step)
+            if step.status is not None:
+                self._finish(step.status, step.message, step.answer)
+            if self.on_step is not None:
+                self.on_step(step)
+        except KeyboardInterrupt:
+            self._abort(step, "interrupted", "interrupted by the user (Ctrl-C)", recorded)
+            raise
+        except Exception as exc:  # anything unexpected still leaves a finished trajectory
+            message = self.secrets.redact(
+                f"unexpected {type(exc).__name__}: {exc}\n" + _traceback_summary(exc)
+            )
+            self._abort(step, "error", message, recorded)
+        return step
+
+    def finish(
+        self, status: RunStatus = "interrupted", message: str = "", answer: str | None = None
+    ) -> RunResult:
+        """End the current run early (a script's decision); returns its result.
+
+        Calling it after the run has ended returns the existing result.
+        """
+        if self._task is None:
+            raise RuntimeError("no run was started")
+        if self._result is None:
+            self._finish(status, message or f"ended by the caller ({status})", answer)
+        assert self._result is not None
+        return self._result
+
+    # -- one step ---------------------------------------------------------------------
+    def _perform(self, step: StepResult) -> None:
+        """Fill ``step``: observe, decide, guard, execute. Sets ``step.status`` to stop."""
+        timings = step.timings
+        clock = time.perf_counter()
+        try:
+            observation = self.env.observe(settle=self.settle)
+        except EnvError as exc:
+            self._stop(step, "error", f"the env failed while observing: {exc}")
+            return
+        finally:
+            timings["observe"] = time.perf_counter() - clock
+        step.observation = observation
+        self._decide_and_act(step, observation)
+        if step.error is None:
+            self._errors_in_row = 0
+        elif step.status is None:
+            self._errors_in_row += 1
+            if self._errors_in_row >= self.max_consecutive_errors:
+                self._stop(step, "failure", (
+                    f"{self._errors_in_row} unusable steps in a row "
+                    f"(max_consecutive_errors={self.max_consecutive_errors}); last: {step.error}"
+                ))
+        if step.status is None and step.index >= self.max_steps:
+            self._stop(step, "max_steps", f"reached the step limit ({self.max_steps})")
+
+    def _decide_and_act(self, step: StepResult, observation: Observation) -> None:
+        timings = step.timings
+        clock = time.perf_counter()
+        try:
+            decision = self.policy.decide(self._model_task, observation, self.history)
+        except ParseError as exc:
+            timings["decide"] = time.perf_counter() - clock
+            step.raw = self.secrets.redact(exc.text or "")
+            step.error = step.feedback = self.secrets.redact(f"Unusable output: {exc}")
+            return
+        timings["decide"] = time.perf_counter() - clock
+        step.raw = self.secrets.redact(decision.raw)
+        if not decision.actions:
+            step.error = step.feedback = "Unusable output: it held no action. Answer with one tool call."
+            return
+        step.decision = decision
+
+        state = self._stuck.update(observation.image, decision.actions)
+        if state == "stuck":
+            self._stop(step, "stuck", (
+                f"the same action was chosen {self._stuck.repeats} times on an unchanged screen"
+            ))
+            return
+        if state == "hint":
+            step.feedback = self._stuck.hint()
+            return
+
+        timings["guard"] = timings["execute"] = 0.0
+        for action in decision.actions:
+            clock = time.perf_counter()
+            verdict = self.guard.check(action, decision)
+            timings["guard"] += time.perf_counter() - clock
+            step.verdicts.append(verdict)
+            if not verdict.allowed:
+                step.feedback = self.secrets.redact(verdict.feedback or "")
+                return
+            if isinstance(action, FINAL_ACTIONS):
+                self._final(step, action)
+                return
+            if self.dry_run:
+                continue
+            clock = time.perf_counter()
+            try:
+                outcome = self.env.execute(self.secrets.expand_action(action))
+            except ActionError as exc:
+                step.error = self.secrets.redact(str(exc))
+                step.feedback = f"The action failed: {step.error}"
+                return
+            except EnvError as exc:
+                self._stop(step, "error", f"the env failed while acting: {exc}")
+                return
+            finally:
+                timings["execute"] += time.perf_counter() - clock
+            step.executed = True
+            step.outcomes.append(
+                Outcome(outcome.duration_s, self.secrets.redact_data(outcome.info))
+            )
+
+    def _final(self, step: StepResult, action: Answer | Terminate) -> None:
+        if isinstance(action, Answer):
+            step.answer = self.secrets.redact(action.text)
+            self._stop(step, "success", "the model answered")
+        else:
+            self._stop(step, action.status, f"the model terminated with {action.status}")
+
+    def _stop(self, step: StepResult, status: RunStatus, message: str) -> None:
+        step.status = status
+        step.message = self.secrets.redact(message)
+
+    # -- bookkeeping ------------------------------------------------------------------
+    def _remember(self, step: StepResult) -> None:
+        """Add the step to the history the policy sees next."""
+        observation = step.observation
+        self._history.append(HistoryEntry(
+            actions=step.actions,
+            raw=step.raw,
+            thought=step.decision.thought if step.decision is not None else None,
+            feedback=step.feedback,
+            screen_size=observation.image.size if observation is not None else None,
+            observation=observation if self.history_images else None,
+        ))
+        self._steps.append(step)
+        if self.history_images and len(self._history) > self.history_images:
+            self._history[-self.history_images - 1].observation = None
+
+    def _record(self, step: StepResult) -> None:
+        if self._recorder is None or step.observation is None:
+            return
+        clock = time.perf_counter()
+        self._recorder.record_step(
+            index=step.index,
+            observation=step.observation,
+            decision=step.decision,
+            outcome=_merge_outcomes(step.outcomes),
+            error=step.error,
+            feedback=step.feedback,
+            timings=step.timings,
+            executed=step.executed,
+            prompt=step.decision.prompt if step.decision is not None else None,
+            raw=step.raw if step.decision is None else None,
+            extra=_step_extra(step),
+        )
+        step.timings["record"] = time.perf_counter() - clock
+
+    def _abort(self, step: StepResult, status: RunStatus, message: str, recorded: bool) -> None:
+        """End the run from an exception raised mid-step, keeping what the step saw."""
+        if self._result is not None:  # raised by on_step after the run had ended
+            if status == "error":
+                self._result.message += f"\n(on_step then raised: {message})"
+            return
+        step.status, step.message = status, message
+        if step.error is None:
+            step.error = message
+        if not recorded:
+            try:
+                self._record(step)
+            except Exception as exc:  # the run still ends with a result
+                message = f"{message}\n(this step could not be recorded: {exc})"
+            self._remember(step)
+        self._finish(status, message, step.answer)
+
+    def _finish(self, status: RunStatus, message: str, answer: str | None = None) -> None:
+        message, answer = self.secrets.redact(message), answer and self.secrets.redact(answer)
+        recorder, self._recorder = self._recorder, None
+        self._result = RunResult(
+            status=status, answer=answer, steps=list(self._steps),
+            trajectory_path=recorder.path if recorder is not None else None,
+            message=message, task=self._task or "",
+            duration_s=time.perf_counter() - self._started,
+        )
+        if recorder is None:
+            return
+        try:
+            try:
+                recorder.finish(status=status, answer=answer, message=message, steps=len(self._steps))
+            finally:
+                recorder.close()
+        except Exception as exc:  # keep the result; say the trajectory is damaged
+            self._result.message += f"\n(the trajectory could not be finalised: {exc})"
+
+    def _header(self) -> dict[str, Any]:
+        policy = self.policy
+        header: dict[str, Any] = {
+            "task": self._model_task,
+            "env": self.env.kind,
+            "tool_name": tool_name_for(self.env.kind),
+            "policy": _policy_info(policy),
+            "agent": {
+                "max_steps": self.max_steps, "guard": self.guard.mode, "dry_run": self.dry_run,
+                "settle": self.settle, "max_consecutive_errors": self.max_consecutive_errors,
+                "stuck_limit": self._stuck.limit, "history_images": self.history_images,
+                "secrets": list(self.secrets.names),
+            },
+        }
+        for name in ("min_pixels", "max_pixels"):
+            value = getattr(policy, name, None)
+            if isinstance(value, int):
+                header[name] = value
+        if self.run_label:
+            header["label"] = self.run_label
+        header.update(self.extra_header)
+        return header
+
+
+_POLICY_SETTINGS = (
+    "name", "model", "url", "min_pixels", "max_pixels", "history_images", "extensions",
+    "generate_kwargs", "body",
+)
+"""Policy attributes worth keeping in the header (JSON-ready ones only; never credentials)."""
+
+
+def _policy_info(policy: Policy) -> dict[str, Any]:
+    """The policy's class and its plain settings, for the trajectory header."""
+    cls = type(policy)
+    info: dict[str, Any] = {"class": f"{cls.__module__}.{cls.__qualname__}"}
+    for name in _POLICY_SETTINGS:
+        value = getattr(policy, name, None)
+        if value is None or callable(value):
+            continue
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            continue
+        info[name] = list(value) if isinstance(value, tuple) else value
+    return info
+
+
+def _merge_outcomes(outcomes: Sequence[Outcome]) -> Outcome | None:
+    """One Outcome for the trajectory: the single one, or the sum with each action's info."""
+    if not outcomes:
+        return None
+    if len(outcomes) == 1:
+        return outcomes[0]
+    return Outcome(
+        duration_s=sum(o.duration_s for o in outcomes),
+        info={"actions": [o.info for o in outcomes]},
+    )
+
+
+def _step_extra(step: StepResult) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    guarded = [v for v in step.verdicts if v.kind != "allow"]
+    if guarded:
+        extra["guard"] = [
+            {"kind": v.kind, "allowed": v.allowed, "asked": v.asked, "reason": v.reason}
+            for v in guarded
+        ]
+    if step.status is not None:
+        extra["ended_run"] = step.status
+    return extra
+
+
+def _traceback_summary(exc: BaseException, frames: int = 4) -> str:
+    """The last few frames of ``exc``'s traceback, one line each."""
+    summary = traceback.extract_tb(exc.__traceback__)[-frames:]
+    return "\n".join(f"  {f.filename}:{f.lineno} in {f.name}" for f in summary)

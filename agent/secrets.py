@@ -1,0 +1,148 @@
+"""Secrets: the model sees ``{NAME}``, the env receives the value, nothing writes it.
+
+A task such as ``"log in with password {PASSWORD}"`` reaches the model as is;
+when the model types ``{PASSWORD}`` the agent swaps in the real value just
+before ``env.execute`` and never anywhere else. Everything the agent writes
+(trajectories, messages, callbacks) goes through :meth:`Secrets.redact`, which
+turns any stray occurrence of a value back into its placeholder.
+
+Screenshots are pixels and cannot be redacted: type secrets into fields that
+mask their input (password fields) if the screenshots must stay clean.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from urllib.parse import quote, quote_plus
+
+if TYPE_CHECKING:
+    from qwen_gui_agent.actions.models import Action
+
+ENV_PREFIX = "QWEN_AGENT_SECRET_"
+"""``QWEN_AGENT_SECRET_PASSWORD=hunter2`` in the environment defines ``{PASSWORD}``."""
+
+MIN_LENGTH = 3
+"""Shorter values would be 'redacted' out of every number and word they occur in."""
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_EXPANDED_FIELDS = {"type": "text", "navigate": "url"}
+"""Action type -> the field in which placeholders are replaced by values."""
+
+
+class SecretError(ValueError):
+    """A secret definition is malformed (bad name, too short a value, no ``=``)."""
+
+
+class Secrets:
+    """A set of named secret values; ``bool(secrets)`` is False when empty."""
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self._values: dict[str, str] = {}
+        for name, value in (values or {}).items():
+            if not _NAME.match(name):
+                raise SecretError(
+                    f"secret name {name!r} is not valid: use letters, digits and '_', "
+                    "not starting with a digit"
+                )
+            if len(value) < MIN_LENGTH:
+                raise SecretError(
+                    f"secret {name} is shorter than {MIN_LENGTH} characters: a value that "
+                    "short cannot be told apart from ordinary text when redacting"
+                )
+            self._values[name] = value
+        # Each value also in its URL-encoded spellings (a typed secret ends up in a
+        # GET form's URL); longest first, so a value containing another goes whole.
+        forms = {
+            (form, name) for name, value in self._values.items()
+            for form in (value, quote(value, safe=""), quote_plus(value, safe=""))
+        }
+        self._by_length = sorted(forms, key=lambda item: -len(item[0]))
+        self._placeholder = (
+            re.compile(r"\{(" + "|".join(map(re.escape, self._values)) + r")\}")
+            if self._values else None
+        )
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[str]) -> Secrets:
+        """Parse ``NAME=VALUE`` strings (the CLI's ``--secret``); the value may contain ``=``."""
+        values: dict[str, str] = {}
+        for pair in pairs:
+            name, sep, value = pair.partition("=")
+            if not sep:
+                raise SecretError(f"a secret must look like NAME=VALUE, got {name.strip()!r}")
+            values[name.strip()] = value
+        return cls(values)
+
+    @classmethod
+    def from_env(
+        cls, prefix: str = ENV_PREFIX, environ: Mapping[str, str] | None = None
+    ) -> Secrets:
+        """Collect ``{prefix}NAME=value`` variables as secret ``NAME``."""
+        environ = os.environ if environ is None else environ
+        return cls({
+            key[len(prefix):]: value for key, value in environ.items()
+            if key.startswith(prefix) and len(key) > len(prefix)
+        })
+
+    def merged(self, other: Secrets) -> Secrets:
+        """A new set with ``other``'s secrets added (``other`` wins on a name clash)."""
+        return Secrets({**self._values, **other._values})
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._values)
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Secrets(names={list(self._values)})"
+
+    # -- towards the env -----------------------------------------------------------
+    def expand(self, text: str) -> str:
+        """Replace each known ``{NAME}`` by its value; unknown braces are left alone."""
+        if self._placeholder is None:
+            return text
+        return self._placeholder.sub(lambda m: self._values[m.group(1)], text)
+
+    def expand_action(self, action: Action) -> Action:
+        """The action with placeholders in its typed text (or URL) replaced by values."""
+        field = _EXPANDED_FIELDS.get(action.type)
+        if field is None or self._placeholder is None:
+            return action
+        text = getattr(action, field)
+        expanded = self.expand(text)
+        return action if expanded == text else action.model_copy(update={field: expanded})
+
+    # -- towards anything written ----------------------------------------------------
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value (also URL-encoded) replaced by its ``{NAME}``."""
+        for value, name in self._by_length:
+            if value in text:
+                text = text.replace(value, "{" + name + "}")
+        return text
+
+    def redact_data(self, data: Any) -> Any:
+        """:meth:`redact` applied to every string inside nested dicts, lists and tuples."""
+        if isinstance(data, str):
+            return self.redact(data)
+        if isinstance(data, dict):
+            return {self.redact_data(k): self.redact_data(v) for k, v in data.items()}
+        if isinstance(data, (list, tuple)):
+            return type(data)(self.redact_data(v) for v in data)
+        return data
+
+    def prompt_note(self) -> str:
+        """The sentence added to the task so the model knows which placeholders exist."""
+        if not self._values:
+            return ""
+        names = ", ".join("{" + name + "}" for name in self._values)
+        return (
+            f"Secret values are hidden behind the placeholders {names}: to enter one, "
+            "type its placeholder exactly (braces included) and it will be replaced."
+        )

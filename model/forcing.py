@@ -1,0 +1,83 @@
+"""Make a real model emit exact text: a logits processor that plays a script.
+
+Tests, benchmarks and scripted agent runs need the real generate -> decode ->
+parse path but a known answer. :class:`ForcedOutput` masks every logit except
+the next token of the planned text, then the end-of-turn token, so greedy or
+sampled decoding of any Qwen2.5-VL (the tiny random one included) produces
+exactly that text. Given several texts it plays one per ``generate`` call::
+
+    forced = ForcedOutput([tool_call_text(call1), tool_call_text(call2)], tokenizer)
+    policy = QwenPolicy(model=path, logits_processor=forced)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from transformers import LogitsProcessor
+
+
+class ScriptExhausted(RuntimeError):
+    """``generate`` was called more times than the script has outputs."""
+
+
+def tool_call_text(call: dict[str, Any], thought: str | None = None) -> str:
+    """The model-format text of one tool call (optionally preceded by a thought)."""
+    body = f"<tool_call>\n{json.dumps(call, ensure_ascii=False)}\n</tool_call>"
+    return f"{thought}\n{body}" if thought else body
+
+
+class ForcedOutput(LogitsProcessor):
+    """Force each ``generate`` call to produce the next text of ``outputs``, then stop.
+
+    A new generation is recognised when the sequence did not grow by exactly the
+    one token forced last time (a new prompt), so the same instance serves a
+    whole scripted run. ``used`` counts the outputs played so far.
+    """
+
+    def __init__(self, outputs: str | Sequence[str], tokenizer: Any,
+                 *, end_token: str = "<|im_end|>") -> None:
+        texts = [outputs] if isinstance(outputs, str) else list(outputs)
+        if not texts:
+            raise ValueError("ForcedOutput needs at least one output text")
+        end_id = tokenizer.convert_tokens_to_ids(end_token)
+        if end_id is None or end_id == tokenizer.unk_token_id:
+            raise ValueError(f"the tokenizer has no {end_token!r} token")
+        self.texts = texts
+        self.plans = [tokenizer.encode(t, add_special_tokens=False) + [end_id] for t in texts]
+        self.used = 0
+        self._plan: list[int] = []
+        self._start = 0
+        self._last: tuple[int, int] | None = None
+        """``(sequence length, token id)`` of the token forced last."""
+
+    @property
+    def longest(self) -> int:
+        """Tokens in the longest planned output, end token included (for ``max_new_tokens``)."""
+        return max(len(p) for p in self.plans)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        length = input_ids.shape[1]
+        continuing = self._last is not None and (length, int(input_ids[0, -1])) == (
+            self._last[0] + 1, self._last[1])
+        if not continuing:
+            self._begin(length)
+        position = length - self._start
+        token = self._plan[min(position, len(self._plan) - 1)]
+        forced = torch.full_like(scores, float("-inf"))
+        forced[:, token] = 0.0
+        self._last = (length, token)
+        return forced
+
+    def _begin(self, prompt_length: int) -> None:
+        if self.used >= len(self.plans):
+            raise ScriptExhausted(
+                f"the script has {len(self.plans)} output(s) and all were used; "
+                "the policy was asked for one more decision"
+            )
+        self._plan = self.plans[self.used]
+        self._start = prompt_length
+        self.used += 1

@@ -1,0 +1,209 @@
+"""``QwenPolicy``: Qwen2.5-VL run in-process through transformers.
+
+Loads from a hub id or a local checkpoint directory. Defaults suit a GPU
+(``Qwen/Qwen2.5-VL-7B-Instruct``, CUDA + bf16, flash-attention when installed,
+else SDPA); without a GPU pick ``Qwen/Qwen2.5-VL-3B-Instruct`` (CPU float32,
+slow but it works). Decoding is greedy unless ``do_sample=True``.
+
+The screenshot is resized to the frame's model size before the processor sees
+it, and the processor's pixel bounds are set per call so that size is a fixed
+point of its own ``smart_resize``: model coordinates map back exactly.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from qwen_gui_agent.model.common import Completion, PromptedPolicy
+from qwen_gui_agent.model.errors import ModelNotFound, ModelOutOfMemory
+from qwen_gui_agent.model.processor import ImageOnlyQwenProcessor, load_processor
+from qwen_gui_agent.model.prompt import images_of
+
+DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
+SMALL_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
+"""For machines without a large GPU."""
+
+
+class QwenPolicy(PromptedPolicy):
+    """A local Qwen2.5-VL checkpoint as a :class:`~qwen_gui_agent.model.policy.Policy`.
+
+    ``model`` is a hub id, a checkpoint directory, or an already loaded
+    ``Qwen2_5_VLForConditionalGeneration`` (then pass ``processor`` too).
+    ``min_pixels`` / ``max_pixels`` default to the checkpoint's processor
+    settings. ``logits_processor`` (e.g. :class:`~qwen_gui_agent.model.forcing.ForcedOutput`)
+    is applied to every ``generate`` call. ``hub_kwargs`` (``revision``,
+    ``local_files_only``, ``cache_dir``, ``token``) go to every ``from_pretrained``.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | Any = DEFAULT_MODEL,
+        *,
+        processor: ImageOnlyQwenProcessor | None = None,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+        attn_implementation: str | None = None,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
+        max_new_tokens: int = 256,
+        do_sample: bool = False,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        history_images: int = 0,
+        extensions: Iterable[str] = (),
+        logits_processor: Any = None,
+        **hub_kwargs: Any,
+    ) -> None:
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.dtype = _resolve_dtype(dtype, self.device)
+        if isinstance(model, (str, Path)):
+            self.name = str(model)
+            processor = processor or _load(self.name, lambda: load_processor(
+                self.name, min_pixels=min_pixels, max_pixels=max_pixels, **hub_kwargs))
+            self.attn_implementation = attn_implementation or default_attention(self.device)
+            self.model = _load(self.name, lambda: _load_model(
+                self.name, self.device, self.dtype, self.attn_implementation, hub_kwargs))
+        else:
+            if processor is None:
+                raise ValueError("pass the processor together with an already loaded model")
+            if hub_kwargs:
+                raise TypeError(f"hub options {sorted(hub_kwargs)} only apply when loading by name")
+            self.name = getattr(model, "name_or_path", type(model).__name__)
+            self.model = model
+            self.device = model.device
+            self.dtype = model.dtype
+            self.attn_implementation = model.config._attn_implementation
+        self.model.eval()
+        self.processor = processor
+        image_processor = processor.image_processor
+        super().__init__(
+            min_pixels=min_pixels or image_processor.size["shortest_edge"],
+            max_pixels=max_pixels or image_processor.size["longest_edge"],
+            history_images=history_images, extensions=extensions,
+        )
+        self.generate_kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens,
+                                                "do_sample": do_sample}
+        if do_sample:
+            self.generate_kwargs.update(
+                {k: v for k, v in (("temperature", temperature), ("top_p", top_p)) if v is not None})
+        self.logits_processor = logits_processor
+
+    def __repr__(self) -> str:
+        return (f"QwenPolicy(model={self.name!r}, device={str(self.device)!r}, "
+                f"dtype={self.dtype}, attn={self.attn_implementation!r})")
+
+    def prepare(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """Processor inputs for ``messages`` on the model's device (no resizing happens)."""
+        images = images_of(messages)
+        text = self.processor.apply_chat_template(messages, tokenize=False,
+                                                  add_generation_prompt=True)
+        areas = [image.width * image.height for image in images]
+        # Widen the bounds around the (already resized) images: smart_resize keeps them as they are.
+        size = {"shortest_edge": min([self.min_pixels, *areas]),
+                "longest_edge": max([self.max_pixels, *areas])}
+        inputs = self.processor(text=[text], images=images or None, return_tensors="pt",
+                                images_kwargs={"size": size})
+        return inputs.to(self.device)
+
+    def _complete(self, messages: list[dict[str, Any]]) -> Completion:
+        start = time.perf_counter()
+        with _out_of_memory_hint(self.max_pixels):
+            inputs = self.prepare(messages)
+            prepared = time.perf_counter()
+            kwargs = dict(self.generate_kwargs)
+            if self.logits_processor is not None:
+                from transformers import LogitsProcessorList
+                kwargs["logits_processor"] = LogitsProcessorList([self.logits_processor])
+            with torch.inference_mode():
+                output = self.model.generate(**inputs, **kwargs)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+        generated = time.perf_counter()
+        prompt_length = inputs["input_ids"].shape[1]
+        new_tokens = output[0, prompt_length:]
+        text = self.processor.tokenizer.decode(new_tokens, skip_special_tokens=True,
+                                               clean_up_tokenization_spaces=False)
+        return Completion(text=text, prompt_tokens=prompt_length,
+                          output_tokens=int(new_tokens.shape[0]),
+                          preprocess_s=prepared - start, generate_s=generated - prepared)
+
+
+@contextmanager
+def _out_of_memory_hint(max_pixels: int) -> Iterator[None]:
+    """Turn a CUDA OOM into :class:`ModelOutOfMemory` that names a smaller ``max_pixels``."""
+    try:
+        yield
+    except torch.OutOfMemoryError as exc:
+        torch.cuda.empty_cache()
+        suggestion = max(4 * 28 * 28, max_pixels // 4)
+        raise ModelOutOfMemory(
+            f"the GPU ran out of memory ({exc}). Screenshots cost one token per 28x28 "
+            f"pixels: try QwenPolicy(..., max_pixels={suggestion}) (now {max_pixels}), "
+            f"history_images=0, or a smaller model such as {SMALL_MODEL}."
+        ) from exc
+
+
+def default_attention(device: torch.device) -> str:
+    """flash_attention_2 on CUDA when ``flash_attn`` is installed, otherwise SDPA."""
+    if device.type == "cuda" and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"
+
+
+def _resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if isinstance(dtype, str) and dtype != "auto":
+        resolved = getattr(torch, dtype, None)
+        if not isinstance(resolved, torch.dtype):
+            raise ValueError(f"unknown dtype {dtype!r}; use e.g. 'bfloat16' or 'float32'")
+        return resolved
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def _load_model(name: str, device: torch.device, dtype: torch.dtype, attn: str,
+                hub_kwargs: dict[str, Any]) -> Any:
+    """Load the weights, straight onto the GPU when ``accelerate`` can place them."""
+    from transformers import Qwen2_5_VLForConditionalGeneration
+
+    direct = device.type != "cpu" and importlib.util.find_spec("accelerate") is not None
+    model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
+        name, dtype=dtype, attn_implementation=attn,
+        **({"device_map": str(device)} if direct else {}), **hub_kwargs)
+    return model if direct else model.to(device)
+
+
+def _load(name: str, load: Any) -> Any:
+    """Run ``load``; a missing checkpoint becomes :class:`ModelNotFound` saying what to do."""
+    # A hub id is "owner/name"; anything else path-like must be an existing directory.
+    looks_local = (Path(name).expanduser().exists() or name.startswith(("/", ".", "~"))
+                   or name.count("/") > 1 or "\\" in name)
+    if looks_local and not Path(name).expanduser().is_dir():
+        raise ModelNotFound(
+            f"no checkpoint directory at {name!r}. Pass the folder that holds config.json "
+            f"and the *.safetensors weights, or a hub id such as {DEFAULT_MODEL!r}."
+        )
+    try:
+        return load()
+    except OSError as exc:
+        from huggingface_hub import constants
+
+        offline = bool(constants.HF_HUB_OFFLINE)
+        where = ("the hub is disabled (HF_HUB_OFFLINE is set) and it is not in the local cache"
+                 if offline else "it is neither a local directory nor reachable on the hub")
+        raise ModelNotFound(
+            f"cannot load Qwen2.5-VL checkpoint {name!r}: {where}. Pass a local directory: "
+            f"QwenPolicy(model='/path/to/Qwen2.5-VL-7B-Instruct') (download it on a machine "
+            f"with network: `huggingface-cli download {DEFAULT_MODEL} --local-dir DIR`)"
+            + ("." if offline else ", or check the network / HF_ENDPOINT.")
+            + f" Cause: {exc}"
+        ) from exc

@@ -1,0 +1,71 @@
+"""Fixtures for the agent tests: one shared headless browser and page helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+VIEWPORT = (800, 600)
+"""CSS pixels; with device_scale_factor 1 also the screenshot size."""
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Decode the tiny model on one thread: on a shared, loaded CPU two threads
+    contend and a 32-token decision takes several times longer. Tests that do
+    not use the model are left alone (torch is not even imported for them)."""
+    if "tiny_model" not in request.fixturenames:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def shared_browser(browser_env_module: Callable[..., Any]) -> Any:
+    """One real headless Chromium for a test module (tests load their page with ``open_page``)."""
+    return browser_env_module(url="static.html", viewport=VIEWPORT)
+
+
+@pytest.fixture
+def open_page(shared_browser: Any, page_server: Any) -> Callable[[str], Any]:
+    """``open_page("form.html")`` loads a test page in the shared browser and returns the env."""
+
+    def load(name: str) -> Any:
+        shared_browser.page.goto(page_server.url(name))
+        shared_browser.page.wait_for_load_state("load")
+        return shared_browser
+
+    return load
+
+
+@pytest.fixture
+def center_of() -> Callable[[Any, str], tuple[int, int]]:
+    """``center_of(env, css_selector)``: the element's centre in screenshot pixels."""
+
+    def center(env: Any, selector: str) -> tuple[int, int]:
+        box = env.page.locator(selector).bounding_box()
+        assert box is not None, f"{selector} is not visible"
+        scale = env.device_scale_factor
+        return (round((box["x"] + box["width"] / 2) * scale),
+                round((box["y"] + box["height"] / 2) * scale))
+
+    return center
+
+
+def files_containing(root: Path, needle: str) -> list[Path]:
+    """Every file under ``root`` whose bytes contain ``needle`` (UTF-8)."""
+    data = needle.encode()
+    return [p for p in root.rglob("*") if p.is_file() and data in p.read_bytes()]
+
+
+@pytest.fixture
+def grep_tree() -> Callable[[Path, str], list[Path]]:
+    return files_containing

@@ -1,0 +1,105 @@
+"""The Android env's pure translations, checked against the simulator's device rules."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, strategies as st
+from PIL import Image
+
+from qwen_gui_agent.envs.adb_sim_commands import decode_input_text
+from qwen_gui_agent.envs.adb_sim_shell import Shell
+from qwen_gui_agent.envs.android_input import (
+    DisplayState, input_text_arguments, keycode, parse_foreground, parse_rotation,
+    parse_wm_size, resolve_app, type_commands,
+)
+
+printable_ascii = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1)
+
+
+@given(printable_ascii)
+def test_input_text_arguments_type_exactly_the_text(text):
+    arguments = input_text_arguments(text)
+    assert "".join(decode_input_text(a) for a in arguments) == text
+    assert all(" " not in a and a for a in arguments)
+
+
+@given(printable_ascii)
+def test_type_commands_survive_the_device_shell(text):
+    """Through sh (quoting, expansion, globbing) and `input text` decoding, text arrives whole."""
+    typed: list[str] = []
+
+    def run(argv: list[str], stdin: bytes) -> tuple[bytes, bytes, int]:
+        assert argv[:2] == ["input", "text"] and len(argv) == 3
+        typed.append(decode_input_text(argv[2]))
+        return b"", b"", 0
+
+    out, err, code = Shell(run).run("; ".join(type_commands(text)))
+    assert (err, code) == (b"", 0)
+    assert "".join(typed) == text
+
+
+def test_percent_s_is_split_and_spaces_become_percent_s():
+    assert input_text_arguments("50%s off") == ["50%", "s%soff"]
+    assert input_text_arguments("a b") == ["a%sb"]
+    assert input_text_arguments("100% sure") == ["100%%ssure"]
+    assert type_commands("x\ty\n") == ["input text x", "input keyevent KEYCODE_TAB",
+                                       "input text y", "input keyevent KEYCODE_ENTER"]
+
+
+def test_keycodes():
+    assert keycode("a") == "KEYCODE_A"
+    assert keycode("7") == "KEYCODE_7"
+    assert keycode("backspace") == "KEYCODE_DEL"
+    assert keycode("home") == "KEYCODE_HOME"
+    assert keycode("volume_up") == "KEYCODE_VOLUME_UP"
+    with pytest.raises(ValueError, match="type"):
+        keycode("é")
+
+
+@pytest.mark.parametrize("rotation", [0, 1, 2, 3])
+def test_unrotated_screenshot_points_map_to_the_same_logical_pixel(rotation):
+    """Mark one logical pixel, turn the image the way an unrotated screencap would,
+    and check the mapping finds the mark again."""
+    state = DisplayState(6, 10, rotation)
+    lw, lh = state.logical_size
+    turn = {0: None, 1: Image.Transpose.ROTATE_270, 2: None, 3: Image.Transpose.ROTATE_90}[rotation]
+    for lx in range(lw):
+        for ly in range(lh):
+            logical = Image.new("L", (lw, lh))
+            logical.putpixel((lx, ly), 255)
+            shot = logical.transpose(turn) if turn is not None else logical
+            sx, sy = next((x, y) for x in range(shot.width) for y in range(shot.height)
+                          if shot.getpixel((x, y)) == 255)
+            assert state.to_input(sx, sy, shot.width, shot.height) == (lx, ly)
+
+
+def test_scaled_screenshot_maps_by_scale():
+    assert DisplayState(1080, 2400).to_input(270, 600, 540, 1200) == (540, 1200)
+    assert DisplayState(1080, 2400, 1).to_input(2399, 0, 2400, 1080) == (2399, 0)
+
+
+def test_parsers():
+    assert parse_wm_size("Physical size: 1080x2400\nOverride size: 720x1600") == (720, 1600)
+    assert parse_wm_size("Physical size: 1080x2400") == (1080, 2400)
+    assert parse_wm_size("nothing") is None
+    assert parse_rotation("  DisplayViewport{... orientation=3, logicalFrame=...}") == 3
+    assert parse_rotation("    SurfaceOrientation: 1") == 1
+    assert parse_rotation("") == 0
+    assert parse_foreground("  mCurrentFocus=Window{4b1 u0 com.a.b/com.a.b.Main}") == "com.a.b/com.a.b.Main"
+    assert parse_foreground("  mCurrentFocus=Window{4b1 u0 StatusBar}\n"
+                            "  mFocusedApp=ActivityRecord{1c u0 com.x/.Y t3}") == "com.x/.Y"
+    assert parse_foreground("mCurrentFocus=null") is None
+
+
+def test_resolve_app():
+    packages = ["com.android.settings", "com.google.android.apps.maps", "com.android.vending",
+                "org.mozilla.firefox", "com.example.notes", "com.other.notes"]
+    assert resolve_app("com.example.notes", packages) == "com.example.notes"
+    assert resolve_app("Settings", packages) == "com.android.settings"
+    assert resolve_app("Play Store", packages) == "com.android.vending"
+    assert resolve_app("firefox", packages) == "org.mozilla.firefox"
+    assert resolve_app("My Notes", packages, {"my notes": "com.other.notes"}) == "com.other.notes"
+    with pytest.raises(LookupError, match="com.example.notes, com.other.notes"):
+        resolve_app("Notes", packages)
+    with pytest.raises(LookupError, match="pm list packages"):
+        resolve_app("Spotify", packages)

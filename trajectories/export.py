@@ -1,0 +1,370 @@
+"""Recorded runs as supervised fine-tuning data: one sample per usable step.
+
+Each sample is the prompt the model saw at run time, rebuilt by
+:func:`qwen_gui_agent.model.prompt.build_messages` from the run's header and
+its earlier steps, with the screenshot resized to the model frame, and the
+assistant turn the model should have produced: the thought (if any) followed
+by each tool call in *model* pixels as ``<tool_call>\\n{json}\\n</tool_call>``.
+
+Layouts (``format``):
+
+- ``qwen-vl-finetune`` (QwenLM/Qwen2.5-VL ``qwen-vl-finetune``): ``data.json`` is
+  a list of ``{"image": path | [paths], "conversations": [{"from": "human",
+  "value": ...}, {"from": "gpt", "value": ...}]}``. That format has no system
+  turn (its trainer adds the default one), so the ``# Tools`` section goes at the
+  top of the human turn; every image is an ``<image>`` placeholder in place.
+- ``llamafactory`` (LLaMA-Factory, sharegpt style): ``data.json`` is a list of
+  ``{"messages": [{"role": "system", ...}, {"role": "user", ...}, {"role":
+  "assistant", ...}], "images": [paths]}``; ``dataset_info.json`` gets an entry
+  ``qwen_gui_agent`` declaring those columns and tags (``system_tag`` included,
+  so the first message becomes the system prompt). Use the output folder as
+  LLaMA-Factory's ``dataset_dir``.
+
+Image paths are relative to the output folder (``images/<run>_step_0001.png``).
+Text stays as recorded, so secrets the recorder redacted stay redacted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from qwen_gui_agent.trajectories.format import TRAJECTORY_FILE, Header, StepRecord
+from qwen_gui_agent.trajectories.reader import Trajectory, load_trajectory
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from qwen_gui_agent.actions.frame import Frame
+    from qwen_gui_agent.envs.base import Observation
+    from qwen_gui_agent.model.policy import HistoryEntry
+
+ExportFormat = Literal["qwen-vl-finetune", "llamafactory"]
+FORMATS: tuple[str, ...] = ("qwen-vl-finetune", "llamafactory")
+DATA_FILE = "data.json"
+IMAGE_DIR = "images"
+DATASET_NAME = "qwen_gui_agent"
+IMAGE_TOKEN = "<image>"
+LLAMAFACTORY_DATASET_INFO: dict[str, Any] = {
+    "file_name": DATA_FILE,
+    "formatting": "sharegpt",
+    "columns": {"messages": "messages", "images": "images"},
+    "tags": {
+        "role_tag": "role", "content_tag": "content", "user_tag": "user",
+        "assistant_tag": "assistant", "system_tag": "system",
+    },
+}
+
+
+class ExportError(ValueError):
+    """The export cannot be made as asked (unknown format, no runs, bad filters)."""
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote and what it left out, and why."""
+
+    out_dir: Path
+    data_file: Path
+    format: str
+    samples: int = 0
+    images: int = 0
+    runs: int = 0
+    """Runs that passed the filters."""
+    runs_filtered: int = 0
+    skipped_steps: dict[str, int] = field(default_factory=dict)
+    """Steps without a sample, by reason: ``no_decision``, ``action_failed``,
+    ``no_screenshot``, ``frame_mismatch``."""
+
+
+@dataclass
+class _Sample:
+    system: str
+    user: list[dict[str, Any]]
+    """Content parts: ``{"type": "text", "text"}`` or ``{"type": "image", "path"}``."""
+    assistant: str
+
+    @property
+    def images(self) -> list[str]:
+        return [part["path"] for part in self.user if part["type"] == "image"]
+
+    def user_text(self) -> str:
+        return "".join(IMAGE_TOKEN if p["type"] == "image" else p["text"] for p in self.user)
+
+
+def export(
+    runs: Path | str | Iterable[Path | str],
+    out_dir: Path | str,
+    format: ExportFormat = "qwen-vl-finetune",  # noqa: A002 (the CLI flag's name)
+    status: str | Sequence[str] | None = None,
+    min_steps: int | None = None,
+    max_steps: int | None = None,
+) -> ExportSummary:
+    """Write the usable steps of ``runs`` as training samples into ``out_dir``.
+
+    Keyword arguments (one CLI flag each):
+
+    - ``runs``: run folders; a folder holding run folders counts as all of them.
+    - ``format``: ``qwen-vl-finetune`` or ``llamafactory`` (see the module docstring).
+    - ``status``: keep only runs that ended with this status (or one of these);
+      a killed run's status is ``incomplete``.
+    - ``min_steps`` / ``max_steps``: keep only runs with that many recorded steps.
+
+    A step yields a sample when the policy decided an action that did not fail
+    and its screenshot exists. ``data.json`` is rewritten; images are added.
+    """
+    if format not in FORMATS:
+        raise ExportError(f"unknown export format {format!r}; choose {' or '.join(FORMATS)}")
+    if min_steps is not None and max_steps is not None and min_steps > max_steps:
+        raise ExportError(f"min_steps ({min_steps}) is larger than max_steps ({max_steps})")
+    wanted = {status} if isinstance(status, str) else set(status) if status is not None else None
+    out = Path(out_dir)
+    (out / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
+    summary = ExportSummary(out_dir=out, data_file=out / DATA_FILE, format=format)
+    records: list[dict[str, Any]] = []
+    written: set[str] = set()
+    for path in _run_dirs(runs):
+        trajectory = load_trajectory(path)
+        count = len(trajectory.steps)
+        if ((wanted is not None and trajectory.status not in wanted)
+                or (min_steps is not None and count < min_steps)
+                or (max_steps is not None and count > max_steps)):
+            summary.runs_filtered += 1
+            continue
+        summary.runs += 1
+        for sample in _samples(trajectory, out, written, summary):
+            records.append(_to_qwen_vl(sample) if format == "qwen-vl-finetune"
+                           else _to_llamafactory(sample))
+    summary.samples = len(records)
+    summary.images = len(written)
+    summary.data_file.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
+    if format == "llamafactory":
+        _write_dataset_info(out / "dataset_info.json")
+    return summary
+
+
+def _run_dirs(runs: Path | str | Iterable[Path | str]) -> list[Path]:
+    """Run folders in order; a folder of runs expands to its runs (sorted by name)."""
+    paths = [Path(runs)] if isinstance(runs, (str, Path)) else [Path(r) for r in runs]
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir() and not (path / TRAJECTORY_FILE).exists():
+            inner = sorted(p for p in path.iterdir() if (p / TRAJECTORY_FILE).is_file())
+            if not inner:
+                raise ExportError(f"{path} is neither a run folder nor a folder of runs")
+            found += inner
+        else:
+            found.append(path)
+    if not found:
+        raise ExportError("no runs given")
+    return found
+
+
+def _samples(trajectory: Trajectory, out: Path, written: set[str],
+             summary: ExportSummary) -> Iterable[_Sample]:
+    """The samples of one run, rebuilding each prompt from the steps before it."""
+    from qwen_gui_agent.actions.tools import tool_name_for
+    from qwen_gui_agent.model.prompt import build_messages, images_of
+
+    header = trajectory.header
+    tool = header.tool_name or tool_name_for(header.env)
+    extensions = tuple(header.policy.get("extensions") or ())
+    configured = _history_images(header)
+    shows = {s.index: _image_count(s.prompt) - 1 if _is_messages(s.prompt) else configured
+             for s in trajectory.steps}
+    window = max(shows.values(), default=0)
+    past: list[_Past] = []
+    for step in trajectory.steps:
+        image = trajectory.image(step)
+        frame = header.frame(*step.screen_size)
+        assistant = _assistant(step, frame, tool)
+        reason = _skip_reason(step, image, frame, assistant)
+        if reason is not None:
+            summary.skipped_steps[reason] = summary.skipped_steps.get(reason, 0) + 1
+        else:
+            count = shows[step.index]
+            pictured = {id(p) for p in past[-count:]} if count > 0 else set()
+            entries = [
+                replace(p.entry, observation=_observation(p.step, p.image))
+                if id(p) in pictured and p.image is not None else p.entry
+                for p in past
+            ]
+            messages = build_messages(
+                header.task, _observation(step, image), entries, frame,
+                history_images=max(count, 0), tool_name=tool, extensions=extensions,
+            )
+            names = [_image_name(trajectory, p.step) for p in past
+                     if id(p) in pictured and p.image is not None]
+            yield _sample(_prompt_text(step, messages), images_of(messages),
+                          [*names, _image_name(trajectory, step)], out, written, assistant or "")
+        past.append(_Past(step, _history_entry(step), image if window else None))
+        if window and len(past) > window:
+            past[-window - 1].image = None
+
+
+@dataclass
+class _Past:
+    """An earlier step: its record, how the policy saw it, and its screenshot while shown."""
+
+    step: StepRecord
+    entry: HistoryEntry
+    image: Image | None
+
+
+def _history_images(header: Header) -> int:
+    """How many past screenshots the run's prompts showed, by the header's settings.
+
+    The policy's ``history_images`` says how many a prompt shows, the agent's how
+    many past observations it kept; the smaller one applies. A step's recorded
+    prompt, when there is one, says it exactly and takes precedence.
+    """
+    agent = (header.model_extra or {}).get("agent") or {}
+    known = [int(v) for v in (header.policy.get("history_images"), agent.get("history_images"))
+             if v is not None]
+    return min(known) if known else 0
+
+
+def _history_entry(step: StepRecord) -> HistoryEntry:
+    from qwen_gui_agent.model.policy import HistoryEntry
+
+    return HistoryEntry(actions=tuple(step.actions), raw=step.raw or "", thought=step.thought,
+                        feedback=step.feedback, screen_size=step.screen_size)
+
+
+def _observation(step: StepRecord, image: Image | None) -> Observation:
+    from qwen_gui_agent.envs.base import Observation
+
+    meta = step.observation
+    return Observation(image=image, env=meta.env, timestamp=meta.timestamp,  # type: ignore[arg-type]
+                       app=meta.app, url=meta.url, title=meta.title, monitor=meta.monitor)
+
+
+def _image_name(trajectory: Trajectory, step: StepRecord) -> str:
+    return f"{IMAGE_DIR}/{trajectory.path.name}_step_{step.index:04d}.png"
+
+
+def _skip_reason(step: StepRecord, image: Image | None, frame: Frame,
+                 assistant: str | None) -> str | None:
+    if not step.decided or not step.actions:
+        return "no_decision"
+    if step.error is not None:
+        return "action_failed"
+    if image is None:
+        return "no_screenshot"
+    if step.model_size is not None and tuple(step.model_size) != frame.model_size:
+        return "frame_mismatch"
+    if assistant is None:
+        return "no_tool_call"
+    return None
+
+
+def _assistant(step: StepRecord, frame: Frame, tool: str) -> str | None:
+    """The thought, then each tool call in model pixels; None if an action has no call."""
+    from qwen_gui_agent.actions.translate import action_to_call
+
+    if step.model_calls:
+        calls = [_clean_call(call) for call in step.model_calls]
+    else:
+        try:
+            calls = [action_to_call(action, frame, tool) for action in step.actions]
+        except ValueError:
+            return None
+    body = "\n".join(
+        f"<tool_call>\n{json.dumps(call, ensure_ascii=False)}\n</tool_call>" for call in calls
+    )
+    return f"{step.thought.strip()}\n{body}" if step.thought else body
+
+
+def _clean_call(call: dict[str, Any]) -> dict[str, Any]:
+    """``{"name", "arguments"}`` only, with string-encoded arguments decoded."""
+    arguments = call.get("arguments", {})
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            pass
+    return {"name": call.get("name"), "arguments": arguments}
+
+
+def _prompt_text(step: StepRecord, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The prompt's text as sent: the recorded messages when they fit the rebuilt images.
+
+    The rebuilt prompt is the same by construction; the recorded one still wins
+    because it also reflects settings a header may lack (e.g. a custom policy's).
+    """
+    from qwen_gui_agent.model.prompt import messages_to_json
+
+    rebuilt = messages_to_json(messages)
+    recorded = step.prompt
+    if _is_messages(recorded) and _image_count(recorded) == _image_count(rebuilt):
+        return recorded
+    return rebuilt
+
+
+def _is_messages(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(m, dict) and isinstance(m.get("content"), list)
+        and all(isinstance(p, dict) and p.get("type") in ("text", "image") for p in m["content"])
+        for m in value
+    ) and bool(value)
+
+
+def _image_count(messages: list[dict[str, Any]]) -> int:
+    return sum(p["type"] == "image" for m in messages for p in m["content"])
+
+
+def _sample(messages: list[dict[str, Any]], images: list[Image], names: list[str], out: Path,
+            written: set[str], assistant: str) -> _Sample:
+    """Save the prompt's images under ``names`` (once each) and flatten the messages."""
+    if not len(images) == len(names) == _image_count(messages):
+        raise ExportError(f"the prompt shows {_image_count(messages)} images, "
+                          f"{len(images)} were rebuilt, expected {len(names)}")
+    for name, image in zip(names, images):
+        if name not in written:
+            image.save(out / name, format="PNG")
+            written.add(name)
+    system = "".join(p["text"] for m in messages if m["role"] == "system" for p in m["content"]
+                     if p["type"] == "text")
+    pending = iter(names)
+    user = [
+        {"type": "image", "path": next(pending)} if p["type"] == "image"
+        else {"type": "text", "text": p["text"]}
+        for m in messages if m["role"] == "user" for p in m["content"]
+    ]
+    return _Sample(system=system, user=user, assistant=assistant)
+
+
+def _to_qwen_vl(sample: _Sample) -> dict[str, Any]:
+    from qwen_gui_agent.actions.tools import DEFAULT_SYSTEM
+
+    tools = sample.system.removeprefix(DEFAULT_SYSTEM).lstrip("\n")
+    images = sample.images
+    return {
+        "image": images[0] if len(images) == 1 else images,
+        "conversations": [
+            {"from": "human", "value": f"{tools}\n\n{sample.user_text()}" if tools
+             else sample.user_text()},
+            {"from": "gpt", "value": sample.assistant},
+        ],
+    }
+
+
+def _to_llamafactory(sample: _Sample) -> dict[str, Any]:
+    return {
+        "messages": [
+            {"role": "system", "content": sample.system},
+            {"role": "user", "content": sample.user_text()},
+            {"role": "assistant", "content": sample.assistant},
+        ],
+        "images": sample.images,
+    }
+
+
+def _write_dataset_info(path: Path) -> None:
+    """Add (or refresh) this export's entry, keeping any other datasets listed there."""
+    info = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    info[DATASET_NAME] = LLAMAFACTORY_DATASET_INFO
+    path.write_text(json.dumps(info, indent=2), encoding="utf-8")

@@ -1,0 +1,129 @@
+"""Reading a recorded run back as typed records (the format is in :mod:`.format`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from qwen_gui_agent.trajectories.format import (
+    FORMAT_VERSION, INCOMPLETE, LINE_ADAPTER, TRAJECTORY_FILE, Header, StepRecord,
+    Summary, TrajectoryError,
+)
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+
+@dataclass
+class Trajectory:
+    """A run as recorded: its header, its steps in order, and its summary if it finished."""
+
+    path: Path
+    """The run directory."""
+    header: Header
+    steps: list[StepRecord] = field(default_factory=list)
+    summary: Summary | None = None
+    torn: bool = False
+    """True when the last line was cut short (the writer died mid-line) and was ignored."""
+
+    @property
+    def status(self) -> str:
+        """The summary's status, or ``incomplete`` when the run never wrote one."""
+        return self.summary.status if self.summary is not None else INCOMPLETE
+
+    @property
+    def task(self) -> str:
+        return self.header.task
+
+    def screenshot_path(self, step: StepRecord) -> Path | None:
+        """The step's PNG, or None when it is missing (the run died before it was written)."""
+        if step.screenshot is None:
+            return None
+        path = self.path / step.screenshot
+        return path if path.is_file() else None
+
+    def image(self, step: StepRecord) -> Image | None:
+        """The step's screenshot, loaded, or None when it is missing."""
+        path = self.screenshot_path(step)
+        if path is None:
+            return None
+        from PIL import Image as PILImage
+
+        with PILImage.open(path) as image:
+            return image.convert("RGB")
+
+
+def trajectory_file(path: Path | str) -> Path:
+    """The ``trajectory.jsonl`` of a run directory (or the file itself if given)."""
+    path = Path(path)
+    file = path / TRAJECTORY_FILE if path.is_dir() else path
+    if not file.is_file():
+        raise TrajectoryError(f"no trajectory at {path}: expected a run directory holding {TRAJECTORY_FILE}")
+    return file
+
+
+def load_trajectory(path: Path | str) -> Trajectory:
+    """Read a run directory (or its ``trajectory.jsonl``) into a :class:`Trajectory`.
+
+    A torn last line is ignored (``torn`` is set); any other unreadable line,
+    a missing header or a newer ``format_version`` raises
+    :class:`~.format.TrajectoryError` naming the file and line.
+    """
+    file = trajectory_file(path)
+    data = file.read_bytes()
+    lines = data.split(b"\n")
+    complete_end = data.endswith(b"\n")
+    if complete_end:
+        lines.pop()
+    header: Header | None = None
+    trajectory: Trajectory | None = None
+    for number, raw in enumerate(lines, start=1):
+        last = number == len(lines)
+        if not raw.strip():
+            continue
+        try:
+            record = LINE_ADAPTER.validate_python(json.loads(raw))
+        except (ValueError, ValidationError) as exc:
+            if last and trajectory is not None and not _is_whole(raw, complete_end):
+                trajectory.torn = True
+                break
+            raise TrajectoryError(f"{file}:{number}: not a valid trajectory line: {_short(exc)}") from exc
+        if header is None:
+            if not isinstance(record, Header):
+                raise TrajectoryError(f"{file}:{number}: the first line must be the header")
+            if record.format_version > FORMAT_VERSION:
+                raise TrajectoryError(
+                    f"{file}: format_version {record.format_version} is newer than this reader "
+                    f"({FORMAT_VERSION}); upgrade qwen-gui-agent"
+                )
+            header = record
+            trajectory = Trajectory(path=file.parent, header=header)
+        elif isinstance(record, StepRecord) and trajectory.summary is None:
+            trajectory.steps.append(record)
+        elif isinstance(record, Summary) and trajectory.summary is None:
+            trajectory.summary = record
+        else:
+            raise TrajectoryError(f"{file}:{number}: unexpected {record.type} line here")
+    if trajectory is None:
+        raise TrajectoryError(f"{file}: empty or headerless trajectory")
+    return trajectory
+
+
+def _is_whole(raw: bytes, complete_end: bool) -> bool:
+    """A last line is torn when the file does not end in a newline and it is not valid JSON."""
+    if complete_end:
+        return True
+    try:
+        json.loads(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) < 300 else text[:300] + "..."

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from typing import Callable, Sequence
 
 from qwen_gui_agent import __version__
-from qwen_gui_agent.agent.factory import DEFAULT_MODEL_CPU, DEFAULT_MODEL_GPU
+from qwen_gui_agent.model.defaults import DEFAULT_MODEL, SMALL_MODEL, TINY_MODEL
 
 EXIT_CODES: dict[str, int] = {
     "success": 0,
@@ -44,7 +45,9 @@ examples:
   qwen-agent run "..." --env browser --endpoint http://gpu-box:8000/v1 --model Qwen/Qwen2.5-VL-72B-Instruct
 
 The model: --model takes a Hugging Face hub id or a local checkpoint directory
-(default {DEFAULT_MODEL_GPU} when CUDA is available, else {DEFAULT_MODEL_CPU}).
+(default {DEFAULT_MODEL} when CUDA is available, else {SMALL_MODEL}).
+--model {TINY_MODEL} uses a random-weight model built offline: it checks the whole
+pipeline on a machine without weights and solves nothing.
 With --endpoint the model runs on an OpenAI-compatible server (vLLM, SGLang)
 and --model is the name it serves.
 
@@ -53,6 +56,11 @@ write {{NAME}} in the task. The model sees only the placeholder; the value is ty
 for it and never written to the trajectory.
 
 {_EXIT_HELP}"""
+
+
+def _wrap(text: str) -> str:
+    """A description as paragraphs of terminal width (the formatter keeps layout as given)."""
+    return textwrap.fill(text, width=78)
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -97,7 +105,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
     group.add_argument("--model", metavar="ID_OR_PATH",
                        help="hub id or local checkpoint; with --endpoint, the served model name "
-                            f"(default: {DEFAULT_MODEL_GPU} with CUDA, {DEFAULT_MODEL_CPU} without)")
+                            f"(default: {DEFAULT_MODEL} with CUDA, {SMALL_MODEL} without; "
+                            f"'{TINY_MODEL}': an offline random-weight model that solves nothing)")
     group.add_argument("--endpoint", metavar="URL",
                        help="OpenAI-compatible chat-completions server, e.g. http://localhost:8000/v1")
     group.add_argument("--max-pixels", type=_positive_int, metavar="N",
@@ -154,9 +163,9 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 def _add_replay(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "replay", help="re-execute a recorded run on a live env", formatter_class=_Formatter,
-        description="Replay the actions of a recorded run. Before each step the screen is compared "
-                    "with the recorded one; --on-mismatch says what happens when they differ. "
-                    "The replay records a trajectory of its own.",
+        description=_wrap("Replay the actions of a recorded run. Before each step the screen is "
+                          "compared with the recorded one; --on-mismatch says what happens when "
+                          "they differ. The replay records a trajectory of its own."),
         epilog="examples:\n"
                "  qwen-agent replay runs/20250101-120000-abcd --env browser --url http://localhost:8000\n"
                "  qwen-agent replay RUN --env browser --on-mismatch model --endpoint http://localhost:8000/v1\n\n"
@@ -184,8 +193,8 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
 def _add_export(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "export", help="turn runs into fine-tuning data", formatter_class=_Formatter,
-        description="Write one training sample per step of the selected runs, with the screenshots "
-                    "resized to the model frame and the tool calls in model pixels.",
+        description=_wrap("Write one training sample per step of the selected runs, with the "
+                          "screenshots resized to the model frame and the tool calls in model pixels."),
         epilog="examples:\n"
                "  qwen-agent export runs/ --format qwen-vl-finetune --out data/sft --status success\n"
                "  qwen-agent export runs/a runs/b --format llamafactory --out data/lf --min-steps 2",
@@ -205,8 +214,8 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 def _add_report(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "report", help="write a self-contained HTML report of a run", formatter_class=_Formatter,
-        description="One HTML file (opens offline) with each step's screenshot, the action drawn "
-                    "on it, the thought, the raw output, the outcome and the timings.",
+        description=_wrap("One HTML file (opens offline) with each step's screenshot, the action "
+                          "drawn on it, the thought, the raw output, the outcome and the timings."),
         epilog="example:\n  qwen-agent report runs/20250101-120000-abcd --out report.html",
     )
     parser.add_argument("run_dir", metavar="RUN", help="a run folder")
@@ -221,9 +230,9 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
 def _add_doctor(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "doctor", help="check what is installed and reachable", formatter_class=_Formatter,
-        description="Check the display, Xvfb, xdotool, Chromium, adb and its devices, the GPU, "
-                    "torch/transformers and the model files. Each line says OK, MISSING (with the "
-                    "command that fixes it) or OPTIONAL (missing, but not needed).",
+        description=_wrap("Check the display, Xvfb, xdotool, Chromium, adb and its devices, the "
+                          "GPU, torch/transformers and the model files. Each line says OK, MISSING "
+                          "(with the command that fixes it) or OPTIONAL (missing, but not needed)."),
         epilog="examples:\n  qwen-agent doctor\n  qwen-agent doctor --env browser --strict\n"
                "  qwen-agent doctor --model /models/Qwen2.5-VL-7B-Instruct\n\n"
                "exit status: 0, or with --strict 1 when something is MISSING",
@@ -283,7 +292,8 @@ def _doctor(args: argparse.Namespace) -> int:
 
     from qwen_gui_agent.agent import doctor
 
-    checks = doctor.run_checks(args.env or doctor.AREAS, model=args.model, endpoint=args.endpoint)
+    envs = dict.fromkeys(args.env) if args.env else doctor.AREAS
+    checks = doctor.run_checks(envs, model=args.model, endpoint=args.endpoint)
     print(json.dumps(doctor.as_json(checks), indent=1) if args.json else doctor.format_report(checks))
     missing = any(check.label == "MISSING" for check in checks)
     return 1 if args.strict and missing else 0

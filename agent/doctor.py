@@ -21,7 +21,9 @@ from typing import Callable, Iterable
 
 from qwen_gui_agent import __version__
 
-DEFAULT_MODELS = ("Qwen/Qwen2.5-VL-7B-Instruct", "Qwen/Qwen2.5-VL-3B-Instruct")
+from qwen_gui_agent.model.defaults import DEFAULT_MODEL, SMALL_MODEL
+
+DEFAULT_MODELS = (DEFAULT_MODEL, SMALL_MODEL)
 PIP_EXTRA = "pip install 'qwen-gui-agent[{extra}]'"
 
 
@@ -157,8 +159,9 @@ def check_adb_devices() -> list[Check]:
         socket.create_connection((host, port), timeout=1).close()
     except OSError:
         adb = _adb_path() or "adb"
+        port_flag = "" if port == 5037 else f" -P {port}"
         return [Check("android", "adb server", False, f"nothing listens on {host}:{port}",
-                      f"{adb} start-server")]
+                      f"{adb}{port_flag} start-server")]
     server = Check("android", "adb server", True, f"{host}:{port}")
     if importlib.util.find_spec("adbutils") is None:
         return [server]

@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import os
 import urllib.request
 from typing import TYPE_CHECKING, Any, Iterator
+
+from qwen_gui_agent.model.defaults import DEFAULT_MODEL, SMALL_MODEL, TINY_MODEL
 
 if TYPE_CHECKING:
     from qwen_gui_agent.actions.models import Action
@@ -19,18 +20,15 @@ if TYPE_CHECKING:
     from qwen_gui_agent.envs.base import Env, Outcome
     from qwen_gui_agent.model.policy import Policy
 
-DEFAULT_MODEL_GPU = "Qwen/Qwen2.5-VL-7B-Instruct"
-DEFAULT_MODEL_CPU = "Qwen/Qwen2.5-VL-3B-Instruct"
-"""The 7B model needs a GPU to be usable; on a CPU the 3B one is the practical default."""
 
 
 def default_model() -> str:
     """The 7B model when CUDA is available, the 3B one otherwise."""
     if importlib.util.find_spec("torch") is None:
-        return DEFAULT_MODEL_CPU
+        return SMALL_MODEL
     import torch
 
-    return DEFAULT_MODEL_GPU if torch.cuda.is_available() else DEFAULT_MODEL_CPU
+    return DEFAULT_MODEL if torch.cuda.is_available() else SMALL_MODEL
 
 
 def models_url(endpoint: str) -> str:
@@ -76,8 +74,7 @@ def env_options(
             options["viewport"] = viewport
         return options
     if kind == "android":
-        port = adb_port or int(os.environ.get("ANDROID_ADB_SERVER_PORT", "0")) or None
-        return {k: v for k, v in (("serial", serial), ("adb_port", port)) if v}
+        return {k: v for k, v in (("serial", serial), ("adb_port", adb_port)) if v}
     return {"display": display} if display else {}
 
 
@@ -131,6 +128,10 @@ def build_policy(
         return OpenAIPolicy(endpoint, model, **pixels)
     from qwen_gui_agent.model.local import QwenPolicy
 
+    if model == TINY_MODEL:
+        from qwen_gui_agent.model.tiny import cached_tiny_model
+
+        return QwenPolicy(cached_tiny_model(), max_new_tokens=48, **pixels)
     return QwenPolicy(model or default_model(), **pixels)
 
 

@@ -77,6 +77,10 @@ def wheel_clicks(pixels: int, step: int) -> int:
 class DesktopEnv(BaseEnv):
     """One monitor of a real desktop (X11, macOS, Windows).
 
+    Observations carry the focused window's title (``title``) and, on X11,
+    its WM_CLASS class (``app``, e.g. ``"Firefox"``), read over the env's
+    own X connection (no subprocess per screenshot).
+
     ``pyautogui.FAILSAFE`` is turned off: its fail-safe raises on any pointer
     position in a screen corner, but (0, 0) is a legitimate target (menus,
     close buttons) and the agent has its own stop controls (step limit,
@@ -118,6 +122,7 @@ class DesktopEnv(BaseEnv):
         self._launched: list[subprocess.Popen[bytes]] = []
         self._xdisplay: Any = None
         self._sct: Any = None
+        self._display_lost = False
         self.display = _resolve_display(display)
         try:
             self._open(monitor, scale, typing)
@@ -202,14 +207,12 @@ class DesktopEnv(BaseEnv):
         for process in self._launched:
             _terminate(process)
         self._launched.clear()
-        keyboard = getattr(self, "_keyboard", None)
-        if keyboard is not None:
-            with contextlib.suppress(Exception):  # the display may be gone, and the keymap with it
-                keyboard.close()
-        for connection in (self._sct, self._xdisplay):
-            if connection is not None:
-                with contextlib.suppress(Exception):  # the server is gone already; nothing to release
-                    connection.close()
+        # python-xlib spins forever on a connection that already failed once: touch nothing then.
+        if not self._display_lost:
+            for resource in (getattr(self, "_keyboard", None), self._sct, self._xdisplay):
+                if resource is not None:
+                    with contextlib.suppress(Exception):  # the display died unnoticed; nothing to release
+                        resource.close()
         self._sct = self._xdisplay = None
 
     # -- actions -------------------------------------------------------------------
@@ -254,8 +257,6 @@ class DesktopEnv(BaseEnv):
         if vertical:
             pointer.scroll(-vertical)  # pyautogui: positive scrolls up
         if horizontal:
-            if not hasattr(pointer, "hscroll") or not IS_X11:
-                raise ActionError("horizontal scrolling is only supported on X11 desktops")
             pointer.hscroll(horizontal)  # pyautogui: positive scrolls right
         return {"wheel_clicks": {"x": horizontal, "y": vertical}}
 
@@ -276,7 +277,10 @@ class DesktopEnv(BaseEnv):
         Desktop app labels ("Text Editor") are not resolved: the name must be a
         program on PATH. Programs still running are terminated by ``close()``.
         """
-        argv = shlex.split(action.name)
+        try:
+            argv = shlex.split(action.name)
+        except ValueError as exc:  # an unclosed quote
+            raise ActionError(f"cannot read the command line {action.name!r}: {exc}") from exc
         executable = shutil.which(argv[0]) if argv else None
         if executable is None:
             raise ActionError(f"no program named {argv[0] if argv else action.name!r} on PATH; "
@@ -294,13 +298,23 @@ class DesktopEnv(BaseEnv):
         if IS_X11:
             self._pyautogui.platformModule._display = self._xdisplay
 
+    def _ensure_open(self) -> None:
+        super()._ensure_open()
+        if self._display_lost:
+            raise EnvError(self._lost_message("continue"))
+
     def _raise_if_display_gone(self, doing: str) -> None:
-        """Raise EnvError if the X display is gone (the usual cause of a backend failure)."""
+        """Raise EnvError if the X display is gone (the usual cause of a backend failure).
+
+        The env then refuses all further use: its connections are dead for good.
+        """
         if IS_X11 and not _display_alive(self.display):
-            raise EnvError(
-                f"could not {doing}: the X display {self.display} is gone (was the X server "
-                "or Xvfb stopped?); start it again and create a new DesktopEnv"
-            )
+            self._display_lost = True
+            raise EnvError(self._lost_message(doing))
+
+    def _lost_message(self, doing: str) -> str:
+        return (f"could not {doing}: the X display {self.display} is gone (was the X server "
+                "or Xvfb stopped?); start it again and create a new DesktopEnv")
 
     @contextlib.contextmanager
     def _display_guard(self, doing: str) -> Iterator[None]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,16 +28,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def make_policy(args: argparse.Namespace) -> Policy:
     """The tiny offline model, or whatever ``--model`` / ``--endpoint`` name."""
-    if args.tiny:
-        from qwen_gui_agent.model.local import QwenPolicy
-        from qwen_gui_agent.model.tiny import build_tiny_model
-
-        path = Path(tempfile.gettempdir()) / "qwen-agent-example-tiny"
-        if not (path / "config.json").exists():
-            build_tiny_model(path)
-        return QwenPolicy(str(path), max_new_tokens=48, max_pixels=256 * 28 * 28)
     from qwen_gui_agent.agent.factory import build_policy
 
+    if args.tiny:
+        return build_policy(model="tiny", max_pixels=256 * 28 * 28)
     return build_policy(model=args.model, endpoint=args.endpoint)
 
 

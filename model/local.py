@@ -22,13 +22,11 @@ from typing import Any
 import torch
 
 from qwen_gui_agent.model.common import Completion, PromptedPolicy
+from qwen_gui_agent.model.defaults import DEFAULT_MODEL, SMALL_MODEL
 from qwen_gui_agent.model.errors import ModelNotFound, ModelOutOfMemory
 from qwen_gui_agent.model.processor import ImageOnlyQwenProcessor, load_processor
 from qwen_gui_agent.model.prompt import images_of
 
-DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
-SMALL_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
-"""For machines without a large GPU."""
 
 
 class QwenPolicy(PromptedPolicy):

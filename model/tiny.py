@@ -225,6 +225,23 @@ def build_tiny_model(outdir: str | Path, size: Size = "tiny") -> Path:
     return outdir
 
 
+def cached_tiny_model() -> Path:
+    """The tiny checkpoint in the user's cache, built on first use (``--model tiny``).
+
+    It lets anyone run the whole pipeline offline before downloading real
+    weights; with random weights it solves nothing.
+    """
+    import os
+
+    from qwen_gui_agent import __version__
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    path = cache / "qwen-gui-agent" / f"tiny-{__version__}"
+    if not (path / "model.safetensors").exists():
+        build_tiny_model(path)
+    return path
+
+
 _CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 _CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 

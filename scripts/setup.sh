@@ -19,6 +19,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 # A machine without an NVIDIA GPU gets the small CPU build of torch; a GPU
 # machine keeps (or gets) its own CUDA build through the unpinned extra.
 if ! "$PY" -c "import torch" 2>/dev/null; then

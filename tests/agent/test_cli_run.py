@@ -155,12 +155,19 @@ def test_json_mode_and_secrets_never_leak(
         assert path.is_dir() or secret.encode() not in path.read_bytes(), path
 
 
-def test_terminate_failure_exits_1(page_server: PageServer, chat_server: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("record", [True, False], ids=["recorded", "no-record"])
+def test_terminate_failure_exits_1(record: bool, page_server: PageServer, chat_server: Any,
+                                   tmp_path: Path) -> None:
     plan(chat_server, [Terminate(status="failure")], ["This cannot be done."])
-    done = qwen_agent(*run_args(page_server, chat_server, tmp_path / "runs"), cwd=tmp_path)
+    extra = () if record else ("--no-record",)
+    done = qwen_agent(*run_args(page_server, chat_server, tmp_path / "runs", *extra), cwd=tmp_path)
     assert done.returncode == EXIT["failure"], done.stderr
     assert re.search(r"^FAILED: failure after 1 step\(s\)", done.stdout, re.M)
-    assert load_trajectory(only_run(tmp_path / "runs")).status == "failure"
+    assert "message: the model terminated with failure" in done.stdout
+    if record:
+        assert load_trajectory(only_run(tmp_path / "runs")).status == "failure"
+    else:
+        assert not (tmp_path / "runs").exists() and "trajectory:" not in done.stdout
 
 
 def _closed_port() -> int:

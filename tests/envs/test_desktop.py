@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from fixtures.display import ProbeApp, launch_probe
+from fixtures.tk_probe import TITLE, WM_CLASS
 from PIL import Image, ImageChops
 
 from qwen_gui_agent.actions.models import (
@@ -71,7 +72,7 @@ def test_observation_matches_the_display(desk: Desk, probe: ProbeApp) -> None:
     assert (observation.width, observation.height) == (desk.display.width, desk.display.height)
     assert observation.image.mode == "RGB"
     assert observation.env == "desktop" and observation.monitor == 1
-    assert observation.title == "qga probe" and observation.app == "Qgaprobe"
+    assert observation.title == TITLE and observation.app == WM_CLASS
     assert observation.metadata()["extra"] == {"origin": [0, 0], "scale": 1.0}
     mx, my, size, _ = probe.layout["marker"]
     assert find_color(observation.image, (255, 0, 0)) == (mx, my, mx + size, my + size)

@@ -67,13 +67,20 @@ def test_closed_env_raises_env_error(display_1366x768: VirtualDisplay) -> None:
 
 def test_lost_display_raises_env_error_naming_the_fix() -> None:
     display = VirtualDisplay(400, 300)
-    env = DesktopEnv(display=display.display)
-    assert env.observe().width == 400
+    first_uses = (lambda env: env.observe(), lambda env: env.execute(Click(x=5, y=5)),
+                  lambda env: env.execute(TypeText(text="é")), lambda env: env.execute(Key(keys="ctrl+c")))
+    envs = [DesktopEnv(display=display.display) for _ in first_uses]
+    unaware = DesktopEnv(display=display.display)
+    unaware.execute(TypeText(text="ß"))  # binds a keycode that close() will try to give back
     display.close()
-    for attempt in (env.observe, lambda: env.execute(Click(x=5, y=5)), lambda: env.execute(TypeText(text="é"))):
+    unaware.close()  # must neither hang nor raise on the dead display
+    for env, first_use in zip(envs, first_uses):  # each backend path detects the loss on its own
         with pytest.raises(EnvError, match=rf"display {display.display} is gone .*create a new DesktopEnv"):
-            attempt()
-    env.close()
+            first_use(env)
+        with pytest.raises(EnvError, match="is gone"):
+            env.execute(Click(x=1, y=1))
+    for env in envs:
+        env.close()
 
 
 def test_no_display_is_an_env_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,6 +146,8 @@ def test_open_app_starts_a_program_and_close_stops_it(display_1366x768: VirtualD
     assert process_exists(pid)
     with pytest.raises(ActionError, match="no program named 'no-such-program-qga' on PATH"):
         env.execute(OpenApp(name="no-such-program-qga --flag"))
+    with pytest.raises(ActionError, match="cannot read the command line"):
+        env.execute(OpenApp(name="xterm -title 'unclosed"))
     env.close()
     assert not process_exists(pid)
 

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from qwen_gui_agent.actions.frame import Frame
-from qwen_gui_agent.actions.models import Click, Navigate, TypeText
+from qwen_gui_agent.actions.models import Navigate, TypeText
 from qwen_gui_agent.envs.base import Observation, Outcome
 from qwen_gui_agent.trajectories import (
     FORMAT_VERSION, Recorder, RecorderError, TrajectoryError, load_trajectory, new_run_dir,

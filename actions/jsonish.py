@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,9 +72,13 @@ def _try_loads(source: str) -> dict[str, Any] | None:
 
 
 def _literal(source: str) -> Any:
-    return ast.literal_eval(
-        _JSON_WORDS.sub(lambda m: m.group(1) or _PY_WORDS[m.group(2)], source)
-    )
+    # Model text is full of backslashes that are invalid Python escapes; the
+    # compiler's warnings about them would reach the user as noise.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (SyntaxWarning, DeprecationWarning))
+        return ast.literal_eval(
+            _JSON_WORDS.sub(lambda m: m.group(1) or _PY_WORDS[m.group(2)], source)
+        )
 
 
 def _scan(text: str, start: int) -> dict[int, tuple[int, str] | None]:

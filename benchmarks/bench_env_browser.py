@@ -2,9 +2,8 @@
 
 Times, interleaved so machine noise hits both sides alike, on the same page:
 
-- ``page.screenshot()`` + PIL decode vs ``env.observe()`` (which takes its
-  screenshot through the DevTools protocol with fast PNG compression, and adds
-  the title, tab count, download bookkeeping and the liveness check);
+- ``page.screenshot()`` + PIL decode vs ``env.observe()`` (which adds the title,
+  tab count, download bookkeeping and the liveness check);
 - ``page.mouse.click(x, y)`` vs ``env.execute(Click(...))`` with ``pause=0``
   (validation, bounds check, screenshot->CSS mapping, error translation, timing),
   and the same with the default ``pause`` (the env lets the page react before

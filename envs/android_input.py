@@ -61,7 +61,7 @@ KEYCODES: dict[str, str] = {
     "delete": "FORWARD_DEL", "insert": "INSERT", "space": "SPACE", "up": "DPAD_UP",
     "down": "DPAD_DOWN", "left": "DPAD_LEFT", "right": "DPAD_RIGHT",
     "home": "HOME", "end": "MOVE_END", "pageup": "PAGE_UP", "pagedown": "PAGE_DOWN",
-    "capslock": "CAPS_LOCK", "printscreen": "SYSRQ", "menu": "MENU",
+    "capslock": "CAPS_LOCK", "printscreen": "SYSRQ", "menu": "MENU", "clear": "CLEAR",
     **{f"f{i}": f"F{i}" for i in range(1, 13)},
     "back": "BACK", "power": "POWER", "volume_up": "VOLUME_UP", "volume_down": "VOLUME_DOWN",
     "volume_mute": "VOLUME_MUTE", "camera": "CAMERA", "search": "SEARCH",

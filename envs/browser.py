@@ -18,7 +18,6 @@ Like all Playwright sync objects, an env must be used from the thread that made 
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 import shutil
@@ -33,6 +32,7 @@ from qwen_gui_agent.actions.models import (
     Click, Drag, Key, LongPress, Move, Navigate, Scroll, SystemButton, TypeText, Wait,
 )
 from qwen_gui_agent.envs.base import EnvKind, Observation
+from qwen_gui_agent.envs.browser_keys import playwright_key
 from qwen_gui_agent.envs.browser_launch import (
     LAUNCH_ARGS, acquire_playwright, browser_process, find_chromium, process_alive,
     reap_profile, release_playwright,
@@ -41,29 +41,9 @@ from qwen_gui_agent.envs.common import BaseEnv
 from qwen_gui_agent.envs.errors import ActionError, EnvError, UnsupportedAction
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, CDPSession, Dialog, Download, Page
+    from playwright.sync_api import BrowserContext, Dialog, Download, Page
 
     from qwen_gui_agent.actions.models import Action
-
-PLAYWRIGHT_KEYS: dict[str, str] = {
-    "ctrl": "Control", "alt": "Alt", "shift": "Shift", "super": "Meta",
-    "enter": "Enter", "escape": "Escape", "tab": "Tab", "backspace": "Backspace",
-    "delete": "Delete", "insert": "Insert", "space": "Space",
-    "up": "ArrowUp", "down": "ArrowDown", "left": "ArrowLeft", "right": "ArrowRight",
-    "home": "Home", "end": "End", "pageup": "PageUp", "pagedown": "PageDown",
-    "capslock": "CapsLock", "printscreen": "PrintScreen", "menu": "ContextMenu",
-    **{f"f{i}": f"F{i}" for i in range(1, 13)},
-    "volume_up": "AudioVolumeUp", "volume_down": "AudioVolumeDown",
-    "volume_mute": "AudioVolumeMute", "media_play_pause": "MediaPlayPause",
-    "media_next": "MediaTrackNext", "media_previous": "MediaTrackPrevious",
-    "media_stop": "MediaStop",
-}
-"""The key vocabulary (:mod:`qwen_gui_agent.actions.keys`) in Playwright's spelling.
-
-Single printable characters pass through unchanged; the rest of the vocabulary
-(``f13``-``f24``, ``power``, ``camera``, ...) has no key in a web page. The
-``back`` key alone means history back, as on a phone.
-"""
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _KNOWN_SCHEMES = ("http", "https", "file", "about", "data", "chrome", "view-source", "blob", "ftp")
@@ -155,7 +135,6 @@ class BrowserEnv(BaseEnv):
         self._unreported: dict[str, Any] = {}
         self._context_closed = False
         self._crashed: set[Page] = set()
-        self._cdp: dict[Page, CDPSession] = {}
         self._pointer = (self.viewport[0] / 2, self.viewport[1] / 2)
         executable = find_chromium(executable_path)
 
@@ -242,33 +221,12 @@ class BrowserEnv(BaseEnv):
 
         page = self._live_page()
         with self._errors("taking a screenshot", fatal=True):
-            png = self._screenshot(page)
+            png = page.screenshot(type="png")
             title = page.title()
         image = Image.open(BytesIO(png))
         image.load()
         extra = {"tabs": len(self._context.pages), "device_scale_factor": self.device_scale_factor}
         return Observation(image=image, env="browser", url=page.url, title=title, extra=extra)
-
-    def _screenshot(self, page: Page) -> bytes:
-        """The viewport as PNG, in device pixels.
-
-        Straight through the DevTools protocol with ``optimizeForSpeed`` (still
-        lossless PNG, faster compression), which costs well under
-        ``page.screenshot()`` (see benchmarks/bench_env_browser.py) and gives the
-        same pixels, except that the caret is left visible as a person would see
-        it. The clip is in document coordinates, hence the scroll offset; its
-        ``scale`` turns CSS into device pixels.
-        """
-        session = self._cdp.get(page)
-        if session is None:
-            session = self._cdp[page] = self._context.new_cdp_session(page)
-        viewport = session.send("Page.getLayoutMetrics")["cssVisualViewport"]
-        size = page.viewport_size or {"width": self.viewport[0], "height": self.viewport[1]}
-        clip = {"x": viewport["pageX"], "y": viewport["pageY"], "width": size["width"],
-                "height": size["height"], "scale": self.device_scale_factor}
-        reply = session.send("Page.captureScreenshot",
-                             {"format": "png", "optimizeForSpeed": True, "clip": clip})
-        return base64.b64decode(reply["data"])
 
     def _perform(self, action: Action) -> dict[str, Any] | None:
         page = self._live_page()
@@ -355,16 +313,7 @@ class BrowserEnv(BaseEnv):
         if len(keys) == 1 and len(keys[0]) == 1 and not keys[0].isascii():
             page.keyboard.insert_text(keys[0])  # no physical key for it: enter the character
             return {}
-        names = []
-        for key in keys:
-            if len(key) == 1:
-                if not key.isascii():
-                    raise UnsupportedAction(f"'{key}' has no key to hold in a combination; type it instead")
-                names.append(_key_code(key))
-            elif key in PLAYWRIGHT_KEYS:
-                names.append(PLAYWRIGHT_KEYS[key])
-            else:
-                raise UnsupportedAction(f"a web page has no '{key}' key")
+        names = [playwright_key(key) for key in keys]
         pressed: list[str] = []
         try:
             for name in names:
@@ -411,10 +360,6 @@ class BrowserEnv(BaseEnv):
         page.on("download", self._on_download)
         page.on("crash", self._on_crash)
         page.on("dialog", self._on_dialog)
-        page.on("close", self._on_page_close)
-
-    def _on_page_close(self, page: Page) -> None:
-        self._cdp.pop(page, None)
 
     def _on_dialog(self, dialog: Dialog) -> None:
         """Dismiss alerts, confirms and prompts (as Playwright would) but tell the agent."""
@@ -503,16 +448,6 @@ class BrowserEnv(BaseEnv):
             message = f"{doing} failed: {_first_line(exc)}"
             raise (EnvError(message + "; create a new env if this persists") if fatal
                    else ActionError(message)) from exc
-
-
-def _key_code(char: str) -> str:
-    """Letters and digits by their physical key ("KeyT", "Digit1"), so that Shift held in
-    a chord yields "T" as on a real keyboard; other characters as they are."""
-    if char.isascii() and char.isalpha():
-        return f"Key{char.upper()}"
-    if char.isascii() and char.isdigit():
-        return f"Digit{char}"
-    return char
 
 
 def _unique(path: Path) -> Path:

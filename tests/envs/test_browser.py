@@ -186,6 +186,16 @@ def test_key_chords_and_single_keys(probe: BrowserEnv) -> None:
     assert [e["key"] for e in events(probe, "keydown")] == ["Enter", "Escape", "ArrowUp", "F5"]
 
 
+def test_every_mapped_key_reaches_the_page(probe: BrowserEnv) -> None:
+    from qwen_gui_agent.envs.browser_keys import PLAYWRIGHT_KEYS
+
+    names = sorted(set(PLAYWRIGHT_KEYS) - {"ctrl", "alt", "shift", "super"})
+    for name in names:
+        probe.execute(Key(keys=[name]))
+    expected = [" " if name == "space" else PLAYWRIGHT_KEYS[name] for name in names]
+    assert [e["key"] for e in events(probe, "keydown")] == expected
+
+
 def test_keys_a_page_does_not_have(probe: BrowserEnv) -> None:
     with pytest.raises(UnsupportedAction, match="no 'power' key"):
         probe.execute(Key(keys=["power"]))

@@ -471,6 +471,7 @@ class Agent:
         header: dict[str, Any] = {
             "task": self._model_task,
             "env": self.env.kind,
+            "env_options": dict(getattr(self.env, "options", None) or {}),
             "tool_name": tool_name_for(self.env.kind),
             "policy": _policy_info(policy),
             "agent": {

@@ -112,6 +112,8 @@ class AndroidEnv(BaseEnv):
         try:
             self.serial = self._choose(serial)
             self._device = self._client.device(self.serial)
+            self.options: dict[str, Any] = {"serial": self.serial, "adb_host": adb_host,
+                                            "adb_port": adb_port, "ime": ime}
         except BaseException:
             self._stop_server()
             raise

@@ -65,6 +65,8 @@ class Env(Protocol):
     kind: ClassVar[EnvKind]
     capabilities: frozenset[str]
     """The ``type`` names of the actions this env performs."""
+    options: dict[str, Any]
+    """The JSON-ready options that recreate this env (kept in trajectory headers, used by replay)."""
 
     def observe(self, settle: bool = False) -> Observation:
         """Take a screenshot. With ``settle``, first wait for the screen to stop changing."""

@@ -23,6 +23,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,6 +128,10 @@ class BrowserEnv(BaseEnv):
         self.device_scale_factor = float(device_scale_factor)
         self.timeout = float(timeout)
         self.pause = float(pause)
+        self.options: dict[str, Any] = {
+            "url": url, "viewport": list(self.viewport),
+            "device_scale_factor": self.device_scale_factor, "headless": headless,
+        }
         self.downloads: list[Path] = []
         """Every file saved so far, in order."""
         self._downloads_dir = Path(downloads_dir) if downloads_dir is not None else None
@@ -221,12 +226,25 @@ class BrowserEnv(BaseEnv):
 
         page = self._live_page()
         with self._errors("taking a screenshot", fatal=True):
-            png = page.screenshot(type="png")
+            png = self._screenshot(page)
             title = page.title()
         image = Image.open(BytesIO(png))
         image.load()
         extra = {"tabs": len(self._context.pages), "device_scale_factor": self.device_scale_factor}
         return Observation(image=image, env="browser", url=page.url, title=title, extra=extra)
+
+    def _screenshot(self, page: Page, attempts: int = 4) -> bytes:
+        """PNG bytes of ``page``. A page caught between two documents (an error page
+        being committed after a failed navigation, a redirect) cannot be captured
+        for a moment, so a failure is retried briefly before it counts."""
+        for attempt in range(1, attempts):
+            try:
+                return page.screenshot(type="png")
+            except self._playwright_error:
+                if self._browser_gone() or page in self._crashed:
+                    raise
+                time.sleep(0.1 * attempt)
+        return page.screenshot(type="png")
 
     def _perform(self, action: Action) -> dict[str, Any] | None:
         page = self._live_page()

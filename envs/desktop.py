@@ -124,6 +124,7 @@ class DesktopEnv(BaseEnv):
         self._sct: Any = None
         self._display_lost = False
         self.display = _resolve_display(display)
+        self.options: dict[str, Any] = {"display": self.display, "monitor": monitor, "scale": scale}
         try:
             self._open(monitor, scale, typing)
         except BaseException:

@@ -36,6 +36,7 @@ from qwen_gui_agent.envs.base import Observation
 from qwen_gui_agent.envs.common import BaseEnv
 from qwen_gui_agent.envs.desktop_keyboard import Keyboard, PyautoguiKeyboard, XdotoolKeyboard
 from qwen_gui_agent.envs.errors import ActionError, EnvError
+from qwen_gui_agent.envs.processes import stop_process
 
 if TYPE_CHECKING:
     from qwen_gui_agent.actions.models import (
@@ -206,7 +207,7 @@ class DesktopEnv(BaseEnv):
 
     def _close(self) -> None:
         for process in self._launched:
-            _terminate(process)
+            stop_process(process)
         self._launched.clear()
         # python-xlib spins forever on a connection that already failed once: touch nothing then.
         if not self._display_lost:
@@ -454,11 +455,3 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

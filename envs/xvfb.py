@@ -25,6 +25,7 @@ import weakref
 from pathlib import Path
 
 from qwen_gui_agent.envs.errors import EnvError
+from qwen_gui_agent.envs.processes import stop_process
 
 START_TIMEOUT_S = 10.0
 
@@ -133,11 +134,5 @@ class VirtualDisplay:
 
 
 def _stop(process: subprocess.Popen[bytes], log: object) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    stop_process(process, timeout=5)
     log.close()  # type: ignore[attr-defined]

@@ -175,10 +175,15 @@ def _tool_for(action: Any) -> str:
     return TOOL_NAMES[0]
 
 
+_TRAILING_LABEL = re.compile(r"(?:^|\n)[ \t]*(?:Action|Tool call|Function call)[ \t]*:\Z", re.IGNORECASE)
+"""An ``Action:`` label left dangling once the call that followed it is taken out."""
+
+
 def _thought(outside: list[str]) -> str | None:
     text = _CLOSE_TAG.sub("", "".join(outside))
     text = _EMPTY_FENCE.sub("", text)
     text = _FENCE_MARK.sub("", text) if text.count("```") % 2 else text
+    text = _TRAILING_LABEL.sub("", text.strip())
     return text.strip() or None
 
 

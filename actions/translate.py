@@ -56,10 +56,10 @@ from qwen_gui_agent.actions.tools import TOOL_NAMES, get_tool
 
 Point = tuple[int, int]
 
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_PAIR = re.compile(
-    rf"^[\[(]?\s*({_NUMBER.pattern})\s*(?:,|\s)\s*({_NUMBER.pattern})\s*[\])]?$"
-)
+# Written so that no two branches can match the same digits: model text is
+# untrusted, and an ambiguous pattern backtracks quadratically on long junk.
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_SEPARATOR = re.compile(r"[,\s]+")
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|about:|www\.)\S+$", re.IGNORECASE)
 _DRAG_DURATION: float = Drag.model_fields["duration"].default
 _LONG_PRESS_DURATION: float = LongPress.model_fields["duration"].default
@@ -80,15 +80,22 @@ class _Args:
         """The value of the first of ``names`` that is present (models vary the spelling)."""
         return next((self.args[n] for n in names if self.args.get(n) is not None), None)
 
+    def coordinate(self, names: tuple[str, ...]) -> Any:
+        """The raw value of a coordinate; separate ``x`` / ``y`` arguments count as ``coordinate``."""
+        value = self.first(names)
+        if value is None and names[0] == "coordinate" and {"x", "y"} <= self.args.keys():
+            value = [self.args["x"], self.args["y"]]
+        return value
+
     def point(self, *names: str) -> Point:
         """A required coordinate, converted from model to screenshot pixels."""
-        value = self.first(names)
+        value = self.coordinate(names)
         if value is None:
             raise self.missing(names, "[x, y] in pixels of the screenshot you see")
         return self._to_screen(names[0], value)
 
     def optional_point(self, *names: str) -> Point | None:
-        value = self.first(names)
+        value = self.coordinate(names)
         return None if value is None else self._to_screen(names[0], value)
 
     def target(self) -> Point:
@@ -146,16 +153,25 @@ def _number(value: Any, what: str) -> float:
 
 
 def _pair(value: Any, name: str) -> tuple[float, float]:
-    """``[x, y]`` from a list, a tuple, or a string such as ``"[x, y]"`` / ``"(x, y)"``."""
+    """``[x, y]`` from a list, a tuple, ``{"x", "y"}``, or a string such as ``"[x, y]"`` /
+    ``"(x, y)"``; a box ``[x1, y1, x2, y2]`` gives its centre."""
     if isinstance(value, str):
-        match = _PAIR.match(value.strip())
-        if match is None:
+        inner = value.strip()
+        if inner[:1] + inner[-1:] in ("[]", "()"):
+            inner = inner[1:-1].strip()
+        value = _SEPARATOR.split(inner)
+        if not all(_NUMBER.fullmatch(part) for part in value):
             raise ParseError(f"`{name}` must be [x, y], got {_brief(value)}")
-        value = [match.group(1), match.group(2)]
+    if isinstance(value, Mapping) and value.keys() == {"x", "y"}:
+        value = [value["x"], value["y"]]
     if not isinstance(value, (list, tuple)):
         raise ParseError(f"`{name}` must be [x, y], got {_brief(value)}")
+    if len(value) == 4:  # a box [x1, y1, x2, y2], as Qwen grounds elements: aim at its centre
+        x1, y1, x2, y2 = (_number(v, f"`{name}`") for v in value)
+        return (x1 + x2) / 2, (y1 + y2) / 2
     if len(value) != 2:
-        raise ParseError(f"`{name}` must be exactly two numbers [x, y], got {len(value)} values")
+        raise ParseError(f"`{name}` must be two numbers [x, y] (or a box [x1, y1, x2, y2]), "
+                         f"got {len(value)} values")
     return _number(value[0], f"x of `{name}`"), _number(value[1], f"y of `{name}`")
 
 

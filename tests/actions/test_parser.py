@@ -198,7 +198,7 @@ def test_python_literals_and_json_literals_mixed() -> None:
         ('<tool_call>{"name": "computer_use", "arguments": {"action": "left_click", '
          '"coordinate": [2000, 50]}}</tool_call>', r"x must be in 0\.\.1931 and y in 0\.\.1091"),
         ('<tool_call>{"name": "computer_use", "arguments": {"action": "left_click", '
-         '"coordinate": [10, 20, 30, 40]}}</tool_call>', "exactly two numbers"),
+         '"coordinate": [10, 20, 30]}}</tool_call>', "two numbers"),
         ('<tool_call>{"name": "computer_use", "arguments": {"action": "left_click", '
          '"coordinate": [1' + "0" * 400 + ', 5]}}</tool_call>', r"\.\.\. of `left_click` is outside"),
         ('<tool_call>{"name": "computer_use", "arguments": {"foo": 1}}</tool_call>', "action"),
@@ -312,3 +312,12 @@ def test_structured_garbage_raises_only_parse_error(name, action, args, pointer)
     call = {"name": name, "arguments": {"action": action, **args}}
     text = f"<tool_call>\n{json.dumps(call)}\n</tool_call>"
     _parse_or_parse_error(text, DESKTOP, pointer=pointer)
+
+
+def test_a_dangling_action_label_is_not_part_of_the_thought() -> None:
+    call = '<tool_call>{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [10, 20]}}'
+    assert parse_response(f"Thought: the menu is closed.\nAction: {call}", DESKTOP).thought == \
+        "Thought: the menu is closed."
+    assert parse_response(f"Action: {call}", DESKTOP).thought is None
+    assert parse_response(f"The Action: label stays mid-sentence. {call}", DESKTOP).thought == \
+        "The Action: label stays mid-sentence."

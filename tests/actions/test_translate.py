@@ -245,8 +245,11 @@ def test_open_wait_answer_terminate_type() -> None:
     [
         ({"action": "teleport"}, "unknown action 'teleport'"),
         ({}, "action"),
-        ({"action": "left_click", "coordinate": [1, 2, 3, 4]}, "exactly two numbers"),
-        ({"action": "left_click", "coordinate": [1]}, "exactly two numbers"),
+        ({"action": "left_click", "coordinate": [1, 2, 3]}, "two numbers"),
+        ({"action": "left_click", "coordinate": [1]}, "two numbers"),
+        ({"action": "left_click", "coordinate": [1, 2, 3, 4000]}, r"y in 0\.\.1091"),
+        ({"action": "left_click", "coordinate": {"x": 1, "y": 2, "z": 3}}, r"\[x, y\]"),
+        ({"action": "left_click", "x": 1}, "needs `coordinate`"),
         ({"action": "left_click", "coordinate": "here"}, r"\[x, y\]"),
         ({"action": "left_click", "coordinate": ["a", 1]}, "must be a number"),
         ({"action": "left_click", "coordinate": [True, 1]}, "must be a number"),
@@ -291,3 +294,18 @@ def test_coordinate_spellings(coordinate) -> None:
     assert one({"action": "left_click", "coordinate": coordinate}) == Click(
         x=DESKTOP.to_screen(100, 200)[0], y=DESKTOP.to_screen(100, 200)[1]
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"action": "left_click", "coordinate": {"x": 966, "y": 546}},
+        {"action": "left_click", "x": 966, "y": 546},
+        {"action": "left_click", "x": "966", "y": "546"},
+        # a box, as Qwen2.5-VL grounds elements: the click goes to its centre
+        {"action": "left_click", "coordinate": [916, 526, 1016, 566]},
+        {"action": "left_click", "coordinate": "[916, 526, 1016, 566]"},
+    ],
+)
+def test_unambiguous_coordinate_spellings(args: dict) -> None:
+    assert one(args) == Click(x=960, y=540)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import os
 import urllib.request
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -39,11 +40,18 @@ def models_url(endpoint: str) -> str:
 
 def served_models(endpoint: str, timeout: float = 5.0) -> list[str]:
     """The model names an OpenAI-compatible server serves (raises ``OSError`` when unreachable)."""
-    with urllib.request.urlopen(models_url(endpoint), timeout=timeout) as response:
+    request = urllib.request.Request(models_url(endpoint), headers=_auth_headers())
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         try:
             return [str(m["id"]) for m in json.load(response).get("data", [])]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise OSError(f"{models_url(endpoint)} did not answer with a model list: {exc}") from exc
+
+
+def _auth_headers() -> dict[str, str]:
+    """vLLM / SGLang started with ``--api-key`` want it; the OpenAI convention names the variable."""
+    key = os.environ.get("OPENAI_API_KEY")
+    return {"Authorization": f"Bearer {key}"} if key else {}
 
 
 def env_options(
@@ -125,7 +133,7 @@ def build_policy(
             if not served:
                 raise ValueError(f"{endpoint} serves no model")
             model = served[0]
-        return OpenAIPolicy(endpoint, model, **pixels)
+        return OpenAIPolicy(endpoint, model, api_key=os.environ.get("OPENAI_API_KEY"), **pixels)
     from qwen_gui_agent.model.local import QwenPolicy
 
     if model == TINY_MODEL:

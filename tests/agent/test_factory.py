@@ -1,0 +1,27 @@
+"""Building the policy a command line asks for, against the real tiny-model chat server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fixtures.models import SERVED_MODEL
+
+from qwen_gui_agent.agent.factory import build_policy
+from qwen_gui_agent.model.endpoint import OpenAIPolicy
+
+
+def test_endpoint_without_model_asks_the_server_with_the_api_key(
+    chat_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local")
+    policy = build_policy(endpoint=chat_server.base_url, max_pixels=256 * 28 * 28)
+    assert isinstance(policy, OpenAIPolicy)
+    assert policy.model == SERVED_MODEL and policy.api_key == "sk-local"
+    (listing,) = [r for r in chat_server.requests if r["path"] == "/v1/models"]
+    assert listing["headers"]["Authorization"] == "Bearer sk-local"
+
+
+def test_an_unreachable_endpoint_without_model_says_to_pass_one() -> None:
+    with pytest.raises(ValueError, match="pass --model NAME"):
+        build_policy(endpoint="http://127.0.0.1:9")

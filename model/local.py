@@ -28,7 +28,6 @@ from qwen_gui_agent.model.processor import ImageOnlyQwenProcessor, load_processo
 from qwen_gui_agent.model.prompt import images_of
 
 
-
 class QwenPolicy(PromptedPolicy):
     """A local Qwen2.5-VL checkpoint as a :class:`~qwen_gui_agent.model.policy.Policy`.
 

@@ -14,3 +14,9 @@ class ParseError(ValueError):
     def __init__(self, message: str, text: str = "") -> None:
         super().__init__(message)
         self.text = text
+
+
+def brief(value: object) -> str:
+    """``repr(value)`` cut short, so one bad value cannot flood the prompt an error goes back in."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

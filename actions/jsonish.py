@@ -1,8 +1,9 @@
 """Find and decode the JSON objects a language model writes, forgiving its usual slips.
 
 Models write tool calls with single quotes, Python literals (``True``, tuples),
-trailing commas, or a missing closing brace when generation stops early. These
-are repaired here without ever evaluating text as code: the fallback decoder is
+trailing commas, a missing closing brace when generation stops early, or, in
+Chinese context, full-width punctuation (``，`` ``：`` and curly quotes) between
+the tokens. These are repaired here without ever evaluating text as code: the fallback decoder is
 :func:`ast.literal_eval`, which only builds literals.
 """
 
@@ -19,9 +20,14 @@ _CLOSERS = {"{": "}", "[": "]"}
 MAX_DEPTH = 16
 """Deeper values are not tool calls; skipping them keeps degenerate output linear."""
 _JSON_WORDS = re.compile(
-    r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')|\b(true|false|null)\b", re.DOTALL
+    r"(\"(?:[^\"\\]|\\.?)*(?:\"|\Z)|'(?:[^'\\]|\\.?)*(?:'|\Z))|\b(true|false|null)\b",
+    re.DOTALL,
 )
+"""JSON literals outside strings. A string never ends in failure (an unclosed one runs to
+the end of the text), so no quote is retried: retrying each one is quadratic on ``"\\"\\"...``."""
 _PY_WORDS = {"true": "True", "false": "False", "null": "None"}
+_FULL_WIDTH = {"\uff0c": ",", "\uff1a": ":", "\u201c": '"', "\u201d": '"'}
+"""Full-width comma and colon, curly double quotes: their ASCII meaning outside strings."""
 
 
 def iter_objects(text: str) -> Iterator[tuple[int, int, dict[str, Any]]]:
@@ -52,16 +58,55 @@ def iter_objects(text: str) -> Iterator[tuple[int, int, dict[str, Any]]]:
 def loads_object(source: str) -> dict[str, Any]:
     """Decode one object: strict JSON first, then a Python-literal reading of it.
 
-    Raises ``ValueError`` if neither yields a dict with string keys.
+    Full-width punctuation between the tokens is read as its ASCII counterpart
+    when the text does not decode as it is. Raises ``ValueError`` if nothing
+    yields a dict with string keys.
     """
-    for decode in (json.loads, _literal):
-        try:
-            value = decode(source)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            continue
-        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-            return value
+    sources = [source]
+    if any(char in source for char in _FULL_WIDTH):
+        sources.append(_ascii_punctuation(source))
+    for text in sources:
+        for decode in (json.loads, _literal):
+            try:
+                value = decode(text)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+            if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+                return value
     raise ValueError("not a JSON object")
+
+
+def _ascii_punctuation(source: str) -> str:
+    """``source`` with full-width punctuation outside strings made ASCII.
+
+    Inside a string it is text (``"你好，世界"``) and stays. A string opened
+    with a curly quote closes with one, and an ASCII ``"`` inside it is escaped.
+    """
+    out: list[str] = []
+    quote = ""
+    escaped = False
+    for char in source:
+        if escaped:
+            escaped = False
+        elif quote == "\u201c":  # inside a curly-quoted string
+            if char in "\u201c\u201d":
+                char, quote = '"', ""
+            elif char == '"':
+                char = '\\"'
+            elif char == "\\":
+                escaped = True
+        elif quote:
+            if char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in _FULL_WIDTH:
+            quote = "\u201c" if _FULL_WIDTH[char] == '"' else ""
+            char = _FULL_WIDTH[char]
+        out.append(char)
+    return "".join(out)
 
 
 def _try_loads(source: str) -> dict[str, Any] | None:

@@ -21,6 +21,8 @@ Vocabulary (lower case):
 
 from __future__ import annotations
 
+from qwen_gui_agent.actions.errors import brief
+
 MODIFIERS = ("ctrl", "alt", "shift", "super")
 
 KEY_NAMES: frozenset[str] = frozenset(
@@ -69,6 +71,10 @@ ALIASES: dict[str, str] = {
     "mediaplaypause": "media_play_pause",
     "media_previous_track": "media_previous", "media_prev": "media_previous",
     "media_next_track": "media_next",
+    # X keysym names of punctuation (xdotool, pyautogui), which models copy
+    "minus": "-", "plus": "+", "equal": "=", "comma": ",", "period": ".", "slash": "/",
+    "backslash": "\\", "semicolon": ";", "apostrophe": "'", "grave": "`",
+    "bracketleft": "[", "bracketright": "]", "asterisk": "*",
 }
 
 
@@ -82,26 +88,38 @@ def normalize_key(name: str) -> str:
         raise ValueError("a key name must be a non-empty string")
     if len(name) == 1:
         if not name.isprintable():
-            raise ValueError(f"key {name!r} is not a printable character")
+            raise ValueError(f"key {brief(name)} is not a printable character")
         return "space" if name == " " else name.lower()
-    key = name.strip().lower().replace("-", "_")
+    key = "_".join(name.lower().split()).replace("-", "_")  # "Page Down", "page-down"
     for prefix in ("keycode_", "key."):
         if key.startswith(prefix):
             key = key[len(prefix):]
-    if len(key) == 1:
-        return key
     key = ALIASES.get(key, key)
-    if key in KEY_NAMES:
+    if key in KEY_NAMES or len(key) == 1:
         return key
     raise ValueError(
-        f"unknown key {name!r}; use a single character or one of: "
+        f"unknown key {brief(name)}; use a single character or one of: "
         + ", ".join(sorted(KEY_NAMES))
     )
 
 
 def split_combo(combo: str) -> list[str]:
-    """Split a combination such as ``"ctrl+shift+t"`` into normalised names."""
+    """Split a combination such as ``"ctrl+shift+t"`` (or ``"ctrl-a"``) into normalised names."""
     parts = [p for p in combo.replace(" + ", "+").split("+")] if len(combo) > 1 else [combo]
     if "" in parts:  # "ctrl++" means ctrl and plus
         parts = [p for p in parts if p] + ["+"]
-    return [normalize_key(p) for p in parts]
+    return [name for part in parts for name in _split_hyphens(part)]
+
+
+def _split_hyphens(part: str) -> list[str]:
+    """One key, or a ``-``-joined combo such as ``ctrl-a`` when the whole is no key name.
+
+    ``volume-down`` stays one key; ``-`` alone is the minus key.
+    """
+    try:
+        return [normalize_key(part)]
+    except ValueError:
+        pieces = part.split("-")
+        if len(pieces) < 2 or "" in pieces:
+            raise
+        return [normalize_key(piece) for piece in pieces]

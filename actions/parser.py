@@ -4,9 +4,12 @@ Lenient where the intent is unambiguous, because real outputs are messy:
 prose before or after the call, ``<|im_end|>`` left in, a missing
 ``</tool_call>``, code fences, several calls (all returned, in order), single
 quotes / Python literals / trailing commas, a truncated closing brace,
-``arguments`` given as a JSON string, a bare ``{"name", "arguments"}`` object
-or a bare arguments object ``{"action": ...}`` without tags, and the action
-used as the function name (``{"name": "left_click", ...}``). Numbers and
+``arguments`` given as a JSON string, full-width punctuation, a bare
+``{"name", "arguments"}`` object or a bare arguments object ``{"action": ...}``
+without tags, the action used as the function name with its arguments flat
+beside it (``{"name": "click", "point": [x, y]}``, as Qwen2.5-VL-72B writes),
+an empty or doubled ``<tool_call>`` tag, and reasoning wrapped in tags such as
+``<thinking>`` / ``<conclusion>`` (the text stays in the thought, the tags go). Numbers and
 coordinates given as strings are handled by :mod:`translate`. A call to the
 other Qwen tool than the one offered is accepted: the two share one vocabulary.
 
@@ -103,13 +106,16 @@ def _parse(text: str, frame: Frame, tool_name: str | None, pointer: Point | None
 
 
 def _tagged(text: str, tool_name: str | None) -> tuple[list[dict[str, Any]], list[str]]:
-    """Objects inside ``<tool_call>`` blocks (closing tag optional) and the text around them."""
+    """Objects inside ``<tool_call>`` blocks (closing tag optional) and the text around them.
+
+    A block with text but no call fails the whole response: the model meant a call there.
+    """
     parts = _OPEN_TAG.split(text)
     outside, objects = [parts[0]], []
     for part in parts[1:]:
         inner, *after = _CLOSE_TAG.split(part, maxsplit=1)
         found = [obj for _, _, obj in iter_objects(inner) if _looks_like_call(obj)]
-        if not found:
+        if not found and inner.strip():  # an empty block (a doubled tag) says nothing
             raise ParseError(
                 "A <tool_call> block holds no JSON object with `name` and `arguments`. "
                 + _hint(tool_name)
@@ -145,15 +151,13 @@ def _normalize(obj: Mapping[str, Any], tool_name: str | None) -> dict[str, Any]:
         obj = obj["function"]
     name = obj.get("name")
     args = next((obj[k] for k in ("arguments", "parameters", "args") if k in obj), None)
-    if args is None and "action" in obj:  # the arguments object alone
+    if args is None:  # flat: {"action": ..., ...} or {"name": "click", "point": [x, y]}
         args = {k: v for k, v in obj.items() if k != "name"}
     if isinstance(args, str):
         try:
             args = loads_object(args)
         except ValueError:
             raise ParseError("`arguments` is not a JSON object.") from None
-    if args is None:
-        args = {}
     if not isinstance(args, Mapping):
         raise ParseError("`arguments` must be a JSON object such as {\"action\": ...}.")
     args = dict(args)
@@ -175,15 +179,23 @@ def _tool_for(action: Any) -> str:
     return TOOL_NAMES[0]
 
 
+_WRAPPER_TAG = re.compile(
+    r"</?(?:think|thinking|thought|reasoning|conclusion|summary|answer|action|response)>",
+    re.IGNORECASE,
+)
+"""Tags GUI-agent prompts wrap the reasoning or the call in (``<thinking>``, ``<conclusion>``);
+their text is the thought, the markup is not."""
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
+"""Runs of blank lines that removing the calls and tags leaves behind."""
 _TRAILING_LABEL = re.compile(r"(?:^|\n)[ \t]*(?:Action|Tool call|Function call)[ \t]*:\Z", re.IGNORECASE)
 """An ``Action:`` label left dangling once the call that followed it is taken out."""
 
 
 def _thought(outside: list[str]) -> str | None:
-    text = _CLOSE_TAG.sub("", "".join(outside))
+    text = _WRAPPER_TAG.sub("", _CLOSE_TAG.sub("", "".join(outside)))
     text = _EMPTY_FENCE.sub("", text)
     text = _FENCE_MARK.sub("", text) if text.count("```") % 2 else text
-    text = _TRAILING_LABEL.sub("", text.strip())
+    text = _TRAILING_LABEL.sub("", _BLANK_LINES.sub("\n\n", text).strip())
     return text.strip() or None
 
 

@@ -15,9 +15,12 @@ call ``action``        unified action
 ``double_click``,      ``Click`` left, ``count`` 2 / 3
 ``triple_click``
 ``mouse_move``         ``Move``
-``left_click_drag``    ``Drag`` from ``start_coordinate`` (extension) or else the current
-                       ``pointer`` to ``coordinate``; ``time`` (extension) is the duration
-``swipe``              ``Drag`` from ``coordinate`` to ``coordinate2``
+``left_click_drag``,   ``Drag`` from ``start_coordinate`` (extension) or else the current
+``drag``               ``pointer`` to ``coordinate``; given an explicit end (``coordinate2``
+                       / ``end_coordinate``) it starts at ``coordinate`` as a swipe does;
+                       ``time`` (extension) is the duration
+``swipe``              ``Drag`` from ``coordinate`` to ``coordinate2`` (also spelled
+                       ``start_coordinate`` / ``coordinate1`` and ``end_coordinate``)
 ``long_press``         ``LongPress``; ``time`` defaults to 1 s
 ``scroll``             ``Scroll`` with ``dy = -pixels`` (Qwen: positive scrolls up);
                        optional ``coordinate`` (extension) says where
@@ -31,10 +34,12 @@ call ``action``        unified action
 ``navigate``           ``Navigate`` (``url``, or ``text``)
 ``wait``               ``Wait``; ``time`` defaults to 1 s
 ``answer``             ``Answer`` (``text``)
-``terminate``          ``Terminate`` (``status``)
+``terminate``          ``Terminate`` (``status``; ``fail`` / ``failed`` mean failure)
 =====================  ===============================================================
 
 Scroll amounts are wheel distances, not positions, so they are not rescaled.
+``coordinate`` is also read from ``coordinates``, ``point`` (Qwen2.5-VL-72B writes
+``{"name": "click", "point": [x, y]}``), ``position`` or separate ``x`` / ``y``.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from qwen_gui_agent.actions.errors import ParseError
+from qwen_gui_agent.actions.errors import ParseError, brief
 from qwen_gui_agent.actions.frame import Frame
 from qwen_gui_agent.actions.jsonish import loads_object
 from qwen_gui_agent.actions.keys import split_combo
@@ -59,7 +64,15 @@ Point = tuple[int, int]
 # Written so that no two branches can match the same digits: model text is
 # untrusted, and an ambiguous pattern backtracks quadratically on long junk.
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
-_SEPARATOR = re.compile(r"[,\s]+")
+_SEPARATOR = re.compile(r"[,\uff0c\s]+")
+"""Between the numbers of a coordinate string; ``\uff0c`` is the full-width comma of CJK text."""
+_COORDINATE_SPELLINGS = ("coordinates", "point", "position")
+"""Other names models give the trained ``coordinate`` argument."""
+_DRAG_START = ("start_coordinate", "coordinate1")
+_DRAG_END = ("coordinate2", "end_coordinate")
+_STATUS_SPELLINGS = {"fail": "failure", "failed": "failure", "successful": "success",
+                     "succeeded": "success"}
+"""Status words of other GUI-agent prompts (e.g. ``"success or fail"``), each unambiguous."""
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|about:|www\.)\S+$", re.IGNORECASE)
 _DRAG_DURATION: float = Drag.model_fields["duration"].default
 _LONG_PRESS_DURATION: float = LongPress.model_fields["duration"].default
@@ -81,9 +94,12 @@ class _Args:
         return next((self.args[n] for n in names if self.args.get(n) is not None), None)
 
     def coordinate(self, names: tuple[str, ...]) -> Any:
-        """The raw value of a coordinate; separate ``x`` / ``y`` arguments count as ``coordinate``."""
-        value = self.first(names)
-        if value is None and names[0] == "coordinate" and {"x", "y"} <= self.args.keys():
+        """The raw value of a coordinate; when ``coordinate`` is asked for, its other
+        spellings and separate ``x`` / ``y`` arguments count too."""
+        if "coordinate" not in names:
+            return self.first(names)
+        value = self.first(names + _COORDINATE_SPELLINGS)
+        if value is None and {"x", "y"} <= self.args.keys():
             value = [self.args["x"], self.args["y"]]
         return value
 
@@ -130,15 +146,9 @@ class _Args:
         except ValueError:
             width, height = self.frame.model_size
             raise ParseError(
-                f"`{name}` {_brief(value)} of `{self.action}` is outside the screen: x must be "
+                f"`{name}` {brief(value)} of `{self.action}` is outside the screen: x must be "
                 f"in 0..{width - 1} and y in 0..{height - 1} (the screen is {width}x{height})"
             ) from None
-
-
-def _brief(value: Any) -> str:
-    """The value as the model wrote it, cut short so one bad number cannot flood the prompt."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _number(value: Any, what: str) -> float:
@@ -148,7 +158,7 @@ def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
         isinstance(value, float) and not math.isfinite(value)
     ):
-        raise ParseError(f"{what} must be a number, got {_brief(value)}")
+        raise ParseError(f"{what} must be a number, got {brief(value)}")
     return value
 
 
@@ -161,11 +171,11 @@ def _pair(value: Any, name: str) -> tuple[float, float]:
             inner = inner[1:-1].strip()
         value = _SEPARATOR.split(inner)
         if not all(_NUMBER.fullmatch(part) for part in value):
-            raise ParseError(f"`{name}` must be [x, y], got {_brief(value)}")
+            raise ParseError(f"`{name}` must be [x, y], got {brief(value)}")
     if isinstance(value, Mapping) and value.keys() == {"x", "y"}:
         value = [value["x"], value["y"]]
     if not isinstance(value, (list, tuple)):
-        raise ParseError(f"`{name}` must be [x, y], got {_brief(value)}")
+        raise ParseError(f"`{name}` must be [x, y], got {brief(value)}")
     if len(value) == 4:  # a box [x1, y1, x2, y2], as Qwen grounds elements: aim at its centre
         x1, y1, x2, y2 = (_number(v, f"`{name}`") for v in value)
         return (x1 + x2) / 2, (y1 + y2) / 2
@@ -181,7 +191,7 @@ def _keys(a: _Args) -> Key:
         raise a.missing(("keys",), "an array of key names such as [\"ctrl\", \"c\"]")
     items = value if isinstance(value, (list, tuple)) else [value]
     if not items or not all(isinstance(item, str) and item for item in items):
-        raise ParseError(f"`keys` must be non-empty key names, got {_brief(value)}")
+        raise ParseError(f"`keys` must be non-empty key names, got {brief(value)}")
     return Key(keys=[name for item in items for name in split_combo(item)])
 
 
@@ -198,20 +208,30 @@ def _open(a: _Args) -> Action:
 
 
 def _drag_from_pointer(a: _Args) -> Drag:
-    start = a.optional_point("start_coordinate") or a.pointer
+    """Trained: from the pointer to ``coordinate``. Given an explicit end, ``coordinate``
+    is the start instead, as in a swipe."""
+    end = a.optional_point(*_DRAG_END)
+    start = a.optional_point(*_DRAG_START, *(("coordinate",) if end else ())) or a.pointer
     if start is None:
         raise ParseError(
             "`left_click_drag` drags from the current mouse position, which is unknown here; "
             "first call `mouse_move` to the start point, or give `start_coordinate` [x, y]"
         )
-    end = a.point("coordinate")
+    return _drag(a, start, end or a.point("coordinate"))
+
+
+def _swipe(a: _Args) -> Drag:
+    return _drag(a, a.point("coordinate", *_DRAG_START), a.point(*_DRAG_END))
+
+
+def _drag(a: _Args, start: Point, end: Point) -> Drag:
     return Drag(x=start[0], y=start[1], to_x=end[0], to_y=end[1],
                 duration=a.number("time", _DRAG_DURATION))
 
 
-def _swipe(a: _Args) -> Drag:
-    (x, y), (to_x, to_y) = a.point("coordinate"), a.point("coordinate2")
-    return Drag(x=x, y=y, to_x=to_x, to_y=to_y, duration=a.number("time", _DRAG_DURATION))
+def _terminate(a: _Args) -> Terminate:
+    status = a.text("status").strip().lower()
+    return Terminate(status=_STATUS_SPELLINGS.get(status, status))
 
 
 def _move(a: _Args) -> Move:
@@ -252,11 +272,14 @@ _HANDLERS: dict[str, Callable[[_Args], Action]] = {
     "navigate": lambda a: Navigate(url=a.text("url", "text")),
     "wait": lambda a: Wait(seconds=a.number("time", _WAIT_SECONDS)),
     "answer": lambda a: Answer(text=a.text("text", "answer")),
-    "terminate": lambda a: Terminate(status=a.text("status").strip().lower()),
+    "terminate": _terminate,
 }
 _ALIASES = {
-    "tap": "click", "hotkey": "key", "press_key": "key", "type_text": "type",
-    "input_text": "type", "open_url": "navigate", "visit_url": "navigate", "goto": "navigate",
+    "tap": "click", "double_tap": "double_click", "long_click": "long_press",
+    "long_tap": "long_press", "hotkey": "key", "press_key": "key", "key_press": "key",
+    "keypress": "key", "type_text": "type",
+    "input_text": "type", "input": "type", "drag": "left_click_drag",
+    "open_url": "navigate", "visit_url": "navigate", "goto": "navigate",
 }
 ACTION_NAMES: frozenset[str] = frozenset(_HANDLERS) | frozenset(_ALIASES)
 """Every ``action`` value :func:`call_to_actions` understands."""
@@ -286,7 +309,7 @@ def call_to_actions(
     handler = _HANDLERS.get(name)
     if handler is None:
         raise ParseError(
-            f"unknown action {_brief(action)}; use one of: {', '.join(sorted(_HANDLERS))}"
+            f"unknown action {brief(action)}; use one of: {', '.join(sorted(_HANDLERS))}"
         )
     try:
         return [handler(_Args({**args, "action": name}, frame, pointer))]
@@ -301,7 +324,7 @@ def _arguments(call: Mapping[str, Any]) -> Mapping[str, Any]:
         raise ParseError("a tool call must be a JSON object with `name` and `arguments`")
     name = call.get("name")
     if name not in TOOL_NAMES:
-        raise ParseError(f"unknown function {_brief(name)}; call one of: {', '.join(TOOL_NAMES)}")
+        raise ParseError(f"unknown function {brief(name)}; call one of: {', '.join(TOOL_NAMES)}")
     args = call.get("arguments")
     if isinstance(args, str):
         try:

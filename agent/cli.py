@@ -101,8 +101,8 @@ def _speed(text: str) -> float:
     return value
 
 
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("model")
+def _add_model_options(parser: argparse.ArgumentParser, description: str | None = None) -> None:
+    group = parser.add_argument_group("model", description)
     group.add_argument("--model", metavar="ID_OR_PATH",
                        help="hub id or local checkpoint; with --endpoint, the served model name "
                             f"(default: {DEFAULT_MODEL} with CUDA, {SMALL_MODEL} without; "
@@ -118,11 +118,15 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 def _add_env_options(parser: argparse.ArgumentParser, required: bool = True,
                      settle: bool = True) -> None:
     group = parser.add_argument_group("environment")
-    group.add_argument("--env", choices=ENVS, required=required, help="what the agent drives")
+    group.add_argument("--env", choices=ENVS, required=required,
+                       help="what the agent drives" if required else
+                            "where to replay (default: the recorded env, and for the browser "
+                            "its start page and viewport)")
     group.add_argument("--url", help="browser: the page to open first")
     group.add_argument("--headed", action="store_true", help="browser: show the window")
     group.add_argument("--viewport", type=_screen_size, metavar="WxH",
-                       help="browser: the page's size in CSS pixels (default: 1280x800)")
+                       help="browser: the page's size in CSS pixels (default: 1280x800"
+                            + (")" if required else ", or the recorded one)"))
     group.add_argument("--serial", help="android: the adb serial (default: the only device)")
     group.add_argument("--adb-port", type=_positive_int, metavar="PORT",
                        help="android: the adb server's port (default: $ANDROID_ADB_SERVER_PORT or 5037)")
@@ -132,6 +136,17 @@ def _add_env_options(parser: argparse.ArgumentParser, required: bool = True,
     if settle:
         group.add_argument("--settle", action="store_true",
                            help="wait for the screen to stop changing before each observation")
+
+
+def _add_output_options(group: argparse._ActionsContainer, *, record_default: str | None,
+                        record_help: str, secret_help: str, json_help: str) -> None:
+    """``--record``, ``--no-record``, ``--secret`` and ``--json``: shared by ``run`` and
+    ``replay`` (both record a trajectory, type secrets and report), each with its own help."""
+    group.add_argument("--record", default=record_default, metavar="DIR", help=record_help)
+    group.add_argument("--no-record", action="store_true", help="write no trajectory")
+    group.add_argument("--secret", action="append", default=[], metavar="NAME=VALUE",
+                       help=f"{secret_help}; repeatable (or QWEN_AGENT_SECRET_NAME=VALUE)")
+    group.add_argument("--json", action="store_true", help=json_help)
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
@@ -145,18 +160,16 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     _add_model_options(parser)
     group = parser.add_argument_group("run")
     group.add_argument("--max-steps", type=_positive_int, default=30, metavar="N", help="give up after this many steps")
-    group.add_argument("--record", default="runs", metavar="DIR",
-                       help="write the trajectory to a new folder under DIR")
-    group.add_argument("--no-record", action="store_true", help="write no trajectory")
     group.add_argument("--confirm", choices=("never", "always", "sensitive"), default="never",
                        help="ask on the terminal before every action (always) or before typing, "
                             "opening apps, finishing and paying/deleting/sending (sensitive)")
     group.add_argument("--dry-run", action="store_true",
                        help="decide and record each step but perform no action")
-    group.add_argument("--secret", action="append", default=[], metavar="NAME=VALUE",
-                       help="a value the model refers to as {NAME}; repeatable")
-    group.add_argument("--json", action="store_true",
-                       help="print one JSON object per step and a summary, instead of the live view")
+    _add_output_options(
+        group, record_default="runs", record_help="write the trajectory to a new folder under DIR",
+        secret_help="a value the model refers to as {NAME}",
+        json_help="print one JSON object per step and a summary, instead of the live view",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -169,24 +182,23 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
         epilog="examples:\n"
                "  qwen-agent replay runs/20250101-120000-abcd --env browser --url http://localhost:8000\n"
                "  qwen-agent replay RUN --env browser --on-mismatch model --endpoint http://localhost:8000/v1\n\n"
-               "The env and its start page default to the recorded ones.\n\n"
+               "The env, and a browser's start page and viewport, default to the recorded ones.\n\n"
                + _REPLAY_EXIT_HELP,
     )
     parser.add_argument("run_dir", metavar="RUN", help="a run folder (or its trajectory file)")
     _add_env_options(parser, required=False, settle=False)
-    _add_model_options(parser)
+    _add_model_options(parser, "used only with --on-mismatch model")
     parser.add_argument("--on-mismatch", choices=("stop", "continue", "model"), default="stop",
                         help="when the screen differs from the recording: stop, go on anyway, "
                              "or let the model decide that step")
     parser.add_argument("--speed", type=_speed, default=1.0,
                         help="replay faster (>1) or slower (<1) than recorded; 0: no pauses")
-    parser.add_argument("--record", metavar="DIR",
-                        help="where the replay's trajectory goes (default: next to RUN)")
-    parser.add_argument("--no-record", action="store_true", help="write no trajectory")
-    parser.add_argument("--secret", action="append", default=[], metavar="NAME=VALUE",
-                        help="the value of a {NAME} the recorded run typed; repeatable "
-                             "(or QWEN_AGENT_SECRET_NAME=VALUE)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_output_options(
+        parser, record_default=None,
+        record_help="write the replay's trajectory to a new folder under DIR (default: next to RUN)",
+        secret_help="the value of a {NAME} the recorded run typed",
+        json_help="print the result as JSON",
+    )
     parser.set_defaults(handler=_replay)
 
 
@@ -205,7 +217,8 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
                         help="the training framework's layout")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--status", action="append", metavar="STATUS",
-                        help="keep only runs that ended so (repeatable), e.g. success")
+                        help="keep only runs that ended with this status (repeatable): "
+                             f"{', '.join(EXIT_CODES)}, or incomplete (a killed run)")
     parser.add_argument("--min-steps", type=_positive_int, metavar="N", help="skip shorter runs")
     parser.add_argument("--max-steps", type=_positive_int, metavar="N", help="skip longer runs")
     parser.set_defaults(handler=_export)

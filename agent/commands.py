@@ -66,8 +66,20 @@ def _interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _env_options(args: argparse.Namespace, kind: str, **defaults: Any) -> dict[str, Any]:
+    """The env's options from the shared environment flags (``defaults`` fill the url and
+    viewport flags not given); ValueError on a flag that does not fit the env."""
+    from qwen_gui_agent.agent.factory import env_options
+
+    if args.virtual_display and kind != "desktop":
+        raise ValueError("--virtual-display applies to the desktop env only")
+    return env_options(kind, url=args.url or defaults.get("url"), headed=args.headed,
+                       viewport=args.viewport or defaults.get("viewport"), serial=args.serial,
+                       adb_port=args.adb_port, display=args.display)
+
+
 def run_command(args: argparse.Namespace) -> int:
-    from qwen_gui_agent.agent.factory import build_policy, env_options, open_env
+    from qwen_gui_agent.agent.factory import build_policy, open_env
     from qwen_gui_agent.agent.guard import Guard
     from qwen_gui_agent.agent.live import JsonView, LiveView
     from qwen_gui_agent.agent.loop import Agent, RunResult
@@ -75,10 +87,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     try:
         secrets = _secrets(args.secret)
-        options = env_options(args.env, url=args.url, headed=args.headed, viewport=args.viewport,
-                              serial=args.serial, adb_port=args.adb_port, display=args.display)
-        if args.virtual_display and args.env != "desktop":
-            raise ValueError("--virtual-display applies to the desktop env only")
+        options = _env_options(args, args.env)
         if args.env == "desktop" and not (args.display or args.virtual_display or os.environ.get("DISPLAY")):
             raise ValueError("no X display: pass --display :N (or set $DISPLAY), "
                              "or --virtual-display 1280x800 for a private headless one")
@@ -135,12 +144,18 @@ REPLAY_EXIT_CODES = {
 """Exit status per replay outcome (:class:`~qwen_gui_agent.trajectories.replay.ReplayResult`)."""
 
 
-def _start_url(trajectory: Any) -> str | None:
-    """Where the recorded browser run started: its env options, else its first screen."""
-    url = trajectory.header.env_options.get("url")
+def recorded_browser_options(trajectory: Any) -> dict[str, Any]:
+    """The recorded browser run's start page and viewport, the replay's defaults.
+
+    The start page comes from the env options, else the first screen. The viewport
+    matters as much: the same page laid out at another size mismatches at step 1.
+    """
+    options = trajectory.header.env_options
+    url = options.get("url")
     if url is None and trajectory.steps:
         url = trajectory.steps[0].observation.url
-    return url
+    viewport = options.get("viewport")
+    return {"url": url, "viewport": tuple(viewport) if viewport else None}
 
 
 def _typed_secrets(trajectory: Any) -> list[str]:
@@ -152,7 +167,7 @@ def _typed_secrets(trajectory: Any) -> list[str]:
 
 
 def replay_command(args: argparse.Namespace) -> int:
-    from qwen_gui_agent.agent.factory import SecretTypingEnv, build_policy, env_options, open_env
+    from qwen_gui_agent.agent.factory import SecretTypingEnv, build_policy, open_env
     from qwen_gui_agent.agent.secrets import SecretError
     from qwen_gui_agent.trajectories import TrajectoryError, load_trajectory, replay
 
@@ -166,11 +181,8 @@ def replay_command(args: argparse.Namespace) -> int:
                 + " ".join(f"--secret {n}=VALUE" for n in missing)
                 + f" (or QWEN_AGENT_SECRET_{missing[0]}=VALUE in the environment)")
         kind = args.env or trajectory.header.env
-        url = args.url or (_start_url(trajectory) if kind == "browser" else None)
-        options = env_options(kind, url=url, headed=args.headed, viewport=args.viewport,
-                              serial=args.serial, adb_port=args.adb_port, display=args.display)
-        if args.virtual_display and kind != "desktop":
-            raise ValueError("--virtual-display applies to the desktop env only")
+        recorded = recorded_browser_options(trajectory) if kind == "browser" else {}
+        options = _env_options(args, kind, **recorded)
     except (SecretError, TrajectoryError, ValueError, OSError) as exc:
         _error(str(exc))
         return EXIT_USAGE

@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import sys
+import unicodedata
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
 if TYPE_CHECKING:
@@ -52,10 +53,30 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}s"
 
 
+def _char_columns(char: str) -> int:
+    """Terminal cells a character takes: 2 for wide East Asian ones, 0 for combining marks."""
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def columns(text: str) -> int:
+    """The width of ``text`` on a terminal, which ``len`` gets wrong for CJK, emoji and accents."""
+    return sum(map(_char_columns, text))
+
+
 def fit(text: str, width: int) -> str:
-    """One line no wider than ``width`` (newlines folded, an ellipsis where cut)."""
+    """One line no wider than ``width`` terminal cells (newlines folded, an ellipsis where cut)."""
     line = _NEWLINES.sub(" ", text.rstrip())
-    return line if len(line) <= width else line[: max(width - 3, 0)] + "..."
+    if columns(line) <= width:
+        return line
+    room, kept = max(width - 3, 0), []
+    for char in line:
+        room -= _char_columns(char)
+        if room < 0:
+            break
+        kept.append(char)
+    return "".join(kept) + "..."
 
 
 class LiveView:
@@ -87,7 +108,10 @@ class LiveView:
             head += "  [declined]" if refused.asked else "  [blocked]"
         timings = self.timings(step)
         room = self.width - len(timings) - 2
-        self._print(f"{fit(self.redact(head), room):<{room}}  {timings}" if room > 20 else head)
+        if room > 20:
+            head = fit(self.redact(head), room)
+            head += " " * (room - columns(head)) + "  " + timings
+        self._print(head)
         if step.decision is not None and step.decision.thought:
             self._print(f"     {step.decision.thought}")
         if step.error:

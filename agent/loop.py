@@ -265,25 +265,23 @@ class Agent:
             raise RuntimeError(f"the run has ended ({self._result.status}); start() a new one")
         step = StepResult(index=len(self._steps) + 1)
         started = time.perf_counter()
-        recorded = False
         try:
             self._perform(step)
             step.timings["total"] = time.perf_counter() - started
             self._record(step)
-            recorded = True
             self._remember(step)
             if step.status is not None:
                 self._finish(step.status, step.message, step.answer)
             if self.on_step is not None:
                 self.on_step(step)
         except KeyboardInterrupt:
-            self._abort(step, "interrupted", "interrupted by the user (Ctrl-C)", recorded)
+            self._abort(step, "interrupted", "interrupted by the user (Ctrl-C)")
             raise
         except Exception as exc:  # anything unexpected still leaves a finished trajectory
             message = self.secrets.redact(
                 f"unexpected {type(exc).__name__}: {exc}\n" + _traceback_summary(exc)
             )
-            self._abort(step, "error", message, recorded)
+            self._abort(step, "error", message)
         return step
 
     def finish(
@@ -430,8 +428,12 @@ class Agent:
         )
         step.timings["record"] = time.perf_counter() - clock
 
-    def _abort(self, step: StepResult, status: RunStatus, message: str, recorded: bool) -> None:
-        """End the run from an exception raised mid-step, keeping what the step saw."""
+    def _abort(self, step: StepResult, status: RunStatus, message: str) -> None:
+        """End the run from an exception raised mid-step, keeping what the step saw.
+
+        The exception may have come at any point, also halfway through recording
+        the step or just after: the step is written and remembered exactly once.
+        """
         if self._result is not None:  # raised by on_step after the run had ended
             if status == "error":
                 self._result.message += f"\n(on_step then raised: {message})"
@@ -439,11 +441,12 @@ class Agent:
         step.status, step.message = status, message
         if step.error is None:
             step.error = message
-        if not recorded:
+        if self._recorder is not None and self._recorder.last_index != step.index:
             try:
                 self._record(step)
             except Exception as exc:  # the run still ends with a result
                 message = f"{message}\n(this step could not be recorded: {exc})"
+        if not any(s is step for s in self._steps):  # interrupted before _remember
             self._remember(step)
         self._finish(status, message, step.answer)
 
@@ -460,7 +463,9 @@ class Agent:
             return
         try:
             try:
-                recorder.finish(status=status, answer=answer, message=message, steps=len(self._steps))
+                # a step cut short before it saw the screen has nothing to record
+                written = sum(step.observation is not None for step in self._steps)
+                recorder.finish(status=status, answer=answer, message=message, steps=written)
             finally:
                 recorder.close()
         except Exception as exc:  # keep the result; say the trajectory is damaged
@@ -536,6 +541,11 @@ def _step_extra(step: StepResult) -> dict[str, Any]:
         ]
     if step.status is not None:
         extra["ended_run"] = step.status
+    env_actions = [a for a in step.actions if not isinstance(a, FINAL_ACTIONS)]
+    if step.executed and len(step.outcomes) < len(env_actions):
+        # A refusal, a failure or a final action cut the decision short: replay must
+        # perform only this prefix, never the declined action or the ones after it.
+        extra["performed"] = len(step.outcomes)
     return extra
 
 

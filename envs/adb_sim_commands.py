@@ -87,6 +87,9 @@ def _input(sim: AdbDeviceSimulator, args: list[str]) -> Output:
             for name in rest:
                 if not name.startswith("--"):
                     ui.press_key(screen, _keycode(name))
+        elif command == "keycombination" and rest and sim.sdk < 33:
+            return _error(f"Error: Unknown command: {command}\n"
+                          "Usage: input [<source>] <command> [<arg>...]")
         elif command == "keycombination" and rest:
             screen.keys.append("+".join(_keycode(name) for name in rest))
         else:

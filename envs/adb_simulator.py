@@ -86,6 +86,11 @@ class AdbDeviceSimulator:
         self._server: DeviceServer | None = None
         self._port = port
 
+    @property
+    def sdk(self) -> int:
+        """The simulated API level (``ro.build.version.sdk``); below 33 lacks ``input keycombination``."""
+        return int(self.properties["ro.build.version.sdk"])
+
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> AdbDeviceSimulator:
         if self._server is None:

@@ -214,9 +214,10 @@ class AndroidEnv(BaseEnv):
             connection.send_command("exec:screencap -p")
             connection.check_okay()
             data = connection.read_until_close(encoding=None)
-        if not data.startswith(b"\x89PNG") or not data.rstrip().endswith(b"IEND\xaeB`\x82"):
+        png = ai.extract_png(data)
+        if png is None:
             raise _BadScreenshot(f"screencap gave no PNG: {data[:200]!r}")
-        return data
+        return png
 
     # -- BaseEnv -------------------------------------------------------------------------
     def _capture(self) -> Observation:
@@ -271,8 +272,9 @@ class AndroidEnv(BaseEnv):
 
     def _close(self) -> None:
         try:
-            if self._previous_ime:
-                self.shell(f"ime set {shlex.quote(self._previous_ime)}")
+            if self._previous_ime is not None:  # no recorded IME ("null"): back to the system default
+                self.shell(f"ime set {shlex.quote(self._previous_ime)}" if self._previous_ime
+                           else "ime reset")
         except (ActionError, EnvError):
             pass  # the device is gone; nothing to restore
         finally:
@@ -357,8 +359,16 @@ class AndroidEnv(BaseEnv):
             codes = [ai.keycode(k) for k in action.keys]
         except ValueError as error:
             raise ActionError(str(error)) from None
-        verb = "keyevent" if len(codes) == 1 else "keycombination"
-        self._input(f"input {verb} {' '.join(codes)}")
+        if len(codes) == 1:
+            self._input(f"input keyevent {codes[0]}")
+            return {"keycodes": codes}
+        try:
+            self._input(f"input keycombination {' '.join(codes)}")
+        except ActionError as error:
+            if "unknown command" not in str(error).lower():
+                raise
+            raise ActionError("this device cannot press keys together: `input keycombination` "
+                              "needs Android 13 or newer; press the keys one at a time") from None
         return {"keycodes": codes}
 
     def _do_system_button(self, action: Any) -> dict[str, Any]:

@@ -88,6 +88,27 @@ SYSTEM_BUTTONS = {"back": "KEYCODE_BACK", "home": "KEYCODE_HOME", "menu": "KEYCO
                   "enter": "KEYCODE_ENTER"}
 
 
+# -- screenshots ------------------------------------------------------------------
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"IEND\xaeB`\x82"
+
+
+def extract_png(data: bytes) -> bytes | None:
+    """The PNG inside ``screencap -p`` output, or None when it holds no whole one.
+
+    ``exec:`` sends the program's stderr down the same stream, so text can
+    surround the image: devices with several displays (foldables, some
+    emulators) print ``[Warning] Multiple displays were found, but no display
+    id was specified! ...`` before it, old ones ``WARNING: linker: ...`` lines.
+    """
+    start = data.find(PNG_SIGNATURE)
+    end = data.rfind(PNG_END)
+    if start < 0 or end < start:
+        return None
+    return data[start:end + len(PNG_END)]
+
+
 # -- coordinates ------------------------------------------------------------------
 
 
@@ -144,19 +165,47 @@ def parse_wm_size(output: str) -> tuple[int, int] | None:
     return None
 
 
+_VIEWPORT = re.compile(r"DisplayViewport\{([^{}]*)\}")
+_ORIENTATION = re.compile(r"(?:[oO]rientation=|SurfaceOrientation:\s*)(?:ROTATION_|Rotation)?(\d+)")
+
+
 def parse_rotation(output: str) -> int:
-    """Rotation from ``dumpsys display`` / ``dumpsys input`` lines (0 when absent)."""
-    match = re.search(r"(?:[oO]rientation=|SurfaceOrientation:\s*)(\d)", output)
-    return int(match.group(1)) % 4 if match else 0
+    """Rotation (quarter turns) from ``dumpsys display`` / ``dumpsys input`` lines; 0 when absent.
+
+    ``mViewports`` may list several viewports of display 0 (tablets, foldables),
+    the first of them inactive (``isActive=false``) with a stale orientation:
+    the active one wins. Other lines give the number as ``orientation=1``,
+    ``SurfaceOrientation: 1`` or, on newer builds, ``ROTATION_90`` / ``Rotation90``.
+    """
+    viewports = _VIEWPORT.findall(output)
+    ranked = sorted(viewports, key=lambda v: ("isActive=false" in v, "displayId=0," not in v))
+    for text in [*ranked, output]:
+        match = _ORIENTATION.search(text)
+        if match:
+            value = int(match.group(1))
+            return (value // 90 if value >= 90 else value) % 4
+    return 0
+
+
+_COMPONENT = re.compile(r"(?<![\w.$/])([A-Za-z][\w.]*/[\w.$]+)")
 
 
 def parse_foreground(output: str) -> str | None:
-    """``package/activity`` from ``mCurrentFocus`` or ``mFocusedApp`` / ``mResumedActivity``."""
-    for pattern in (r"mCurrentFocus=Window\{[^}]*?\s(\S+/\S+)\}",
-                    r"(?:mFocusedApp|ResumedActivity)[=:]\s*ActivityRecord\{\S+ \S+ (\S+/\S+)"):
-        match = re.search(pattern, output)
-        if match:
-            return match.group(1)
+    """``package/activity`` of the focused window, else of the focused or resumed activity.
+
+    Formats differ by release: ``mCurrentFocus=Window{4330b6c0 pkg/.Act paused=false}``
+    (no user id, Android 4), ``Window{h u0 pkg/.Act}``; ``mFocusedApp=`` is an
+    ``AppWindowToken{h token=Token{h ActivityRecord{h u0 pkg/.Act t5}}}`` before
+    Android 10 and an ``ActivityRecord{...}`` after it. A focused window that is
+    no activity (``StatusBar``, ``PopupWindow:1f2e``) falls back to the app.
+    """
+    lines = output.splitlines()
+    for marker in ("mCurrentFocus", "mFocusedApp", "ResumedActivity"):
+        for line in lines:
+            _, found, rest = line.partition(marker)
+            match = _COMPONENT.search(rest) if found else None
+            if match:
+                return match.group(1)
     return None
 
 

@@ -19,13 +19,15 @@ Like all Playwright sync objects, an env must be used from the thread that made 
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
+import signal
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -94,6 +96,9 @@ class BrowserEnv(BaseEnv):
             ``chromium`` / ``chromium-browser`` / ``google-chrome`` on ``PATH``,
             then Playwright's own download.
         timeout: seconds any single browser operation (navigation included) may take.
+            Input events have no timeout in Playwright; an action still running
+            after three timeouts (plus its own duration) stops the browser and
+            raises EnvError, so a page stuck in a script cannot hang the agent.
         pause: seconds to let the page react after each input action, so its
             effects (a download, a new tab, a repaint) land in this Outcome and
             the next screenshot; 0 returns at once.
@@ -140,6 +145,7 @@ class BrowserEnv(BaseEnv):
         self._unreported: dict[str, Any] = {}
         self._context_closed = False
         self._crashed: set[Page] = set()
+        self._hung: str | None = None  # what the browser was doing when the watchdog stopped it
         self._pointer = (self.viewport[0] / 2, self.viewport[1] / 2)
         executable = find_chromium(executable_path)
 
@@ -225,7 +231,7 @@ class BrowserEnv(BaseEnv):
         from PIL import Image
 
         page = self._live_page()
-        with self._errors("taking a screenshot", fatal=True):
+        with self._errors("taking a screenshot", fatal=True), self._watchdog("a screenshot", 2):
             png = self._screenshot(page)
             title = page.title()
         image = Image.open(BytesIO(png))
@@ -240,6 +246,8 @@ class BrowserEnv(BaseEnv):
         for attempt in range(1, attempts):
             try:
                 return page.screenshot(type="png")
+            except self._playwright_timeout:
+                raise  # a page too busy to paint for a whole timeout: retrying only multiplies the wait
             except self._playwright_error:
                 if self._browser_gone() or page in self._crashed:
                     raise
@@ -248,12 +256,62 @@ class BrowserEnv(BaseEnv):
 
     def _perform(self, action: Action) -> dict[str, Any] | None:
         page = self._live_page()
+        held = float(getattr(action, "duration", 0) or getattr(action, "seconds", 0) or 0)
         with self._errors(action.type):
-            info = self._dispatch(page, action)
-            if self.pause > 0 and not isinstance(action, (Wait, Navigate)):
-                page.wait_for_timeout(self.pause * 1000)
-            info.update(self._report())
+            with self._watchdog(f"a {action.type} action", 3, held):
+                info = self._act(page, action)
+            self._live_page()  # follow a tab that closed meanwhile before reporting
+            info.update(self._report())  # unwatched: a big download may rightly take long
         return info
+
+    def _act(self, page: Page, action: Action) -> dict[str, Any]:
+        """Dispatch ``action``, then give the page ``pause`` seconds to react."""
+        info: dict[str, Any] = {}
+        with self._unless_closed(page):
+            info = self._dispatch(page, action)
+        if self.pause > 0 and not isinstance(action, (Wait, Navigate)):
+            current = self._live_page()  # the acted-on tab may have closed itself
+            with self._unless_closed(current):
+                current.wait_for_timeout(self.pause * 1000)
+        return info
+
+    @contextmanager
+    def _watchdog(self, doing: str, timeouts: int, extra_s: float = 0.0) -> Iterator[None]:
+        """Stop the browser if the block runs past ``timeouts`` x ``timeout`` (+ ``extra_s``).
+
+        Some Playwright calls have no timeout: mouse and keyboard events and
+        ``page.title()`` wait for the page's renderer, which a script that never
+        yields (``for (;;) {}``) never frees. Killing the browser makes the
+        stuck call fail, and the env then reports itself lost (EnvError) instead
+        of blocking the agent forever. ``timeouts`` covers the calls in the block
+        that have a timeout each (navigation, then waiting for ``load``).
+        """
+        limit = self.timeout * timeouts + extra_s
+
+        def stop() -> None:
+            self._hung = f"{doing} got no answer for {limit:.0f} s"
+            if self.browser_pid is not None:
+                with suppress(ProcessLookupError):  # it died by itself meanwhile
+                    os.kill(self.browser_pid, signal.SIGKILL)
+
+        timer = threading.Timer(limit, stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    @contextmanager
+    def _unless_closed(self, page: Page) -> Iterator[None]:
+        """Let a Playwright failure pass when ``page`` has closed: a tab that closes
+        itself (``window.close()`` behind a button) did what the click asked, and
+        the next page is reported as ``new_page``."""
+        try:
+            yield
+        except self._playwright_error:
+            if not page.is_closed():
+                raise
 
     def _close(self) -> None:
         own_thread = threading.get_ident() == self._thread
@@ -356,18 +414,25 @@ class BrowserEnv(BaseEnv):
                 raise
             raise ActionError(f"could not open {url}: {_first_line(exc)}") from exc
         info = {"url": page.url, "status": response.status if response is not None else None}
+        return {**info, **self._wait_for_load(page)}
+
+    def _wait_for_load(self, page: Page) -> dict[str, Any]:
+        """Wait for ``load`` up to the timeout; a page that never gets there (a hanging
+        resource, a long poll) is still usable, so that is reported, not raised."""
         try:
             page.wait_for_load_state("load")
         except self._playwright_timeout:
-            info["loaded"] = False  # usable, but some resource is still loading
-        return info
+            return {"loaded": False}
+        return {}
 
     def _system_button(self, page: Page, button: str) -> dict[str, Any]:
         if button == "back":
             before = page.url
-            if page.go_back(wait_until="load") is None and page.url == before:
+            # "commit", then a bounded wait for load: a page that never finishes
+            # loading is still where back went, not a failure of going back
+            if page.go_back(wait_until="commit") is None and page.url == before:
                 raise ActionError("there is no previous page to go back to")
-            return {"url": page.url}
+            return {"url": page.url, **self._wait_for_load(page)}
         if button == "enter":
             page.keyboard.press("Enter")
             return {}
@@ -446,8 +511,10 @@ class BrowserEnv(BaseEnv):
         return self._context_closed or not process_alive(self.browser_pid)
 
     def _lost(self) -> EnvError:
+        why = (f"was stopped because {self._hung} (a page script that never yields?)" if self._hung
+               else "has exited or crashed")
         return EnvError(
-            f"the Chromium browser (pid {self.browser_pid}) has exited or crashed; close this env "
+            f"the Chromium browser (pid {self.browser_pid}) {why}; close this env "
             "and create a new one with make_env('browser', ...)"
         )
 

@@ -16,8 +16,8 @@ on each side, inside the pixel bounds), which the server's own
 ``max_pixels`` bound the policy's (the defaults of both are the model's). A
 server started with narrower bounds (vLLM ``--mm-processor-kwargs
 '{"max_pixels": M}'``) needs the same ``max_pixels=M`` here, or clicks land
-off target. Standard library only (``urllib``): connection errors and 5xx
-are retried with exponential backoff; 4xx and timeouts raise typed errors.
+off target. Standard library only (``urllib``): connection errors, 5xx, 408
+and 429 are retried with exponential backoff; other 4xx and timeouts raise typed errors.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ from qwen_gui_agent.model.errors import EndpointError, EndpointTimeout, Endpoint
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+
+_RETRIED_4XX = (408, 429)
+"""Request timeout and rate limit (gateways in front of a server send them): worth a retry."""
 
 
 class OpenAIPolicy(PromptedPolicy):
@@ -104,10 +108,8 @@ class OpenAIPolicy(PromptedPolicy):
         answer = self._post(payload)
         answered = time.perf_counter()
         try:
-            text = answer["choices"][0]["message"]["content"]
-            if not isinstance(text, str):
-                raise TypeError(f"content is {type(text).__name__}")
-        except (KeyError, IndexError, TypeError) as exc:
+            text = message_text(answer["choices"][0]["message"])
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
             raise EndpointError(
                 f"{self.url} answered without choices[0].message.content ({exc})",
                 body=json.dumps(answer)[:2000],
@@ -118,7 +120,7 @@ class OpenAIPolicy(PromptedPolicy):
                           preprocess_s=encoded - start, generate_s=answered - encoded)
 
     def _post(self, payload: bytes) -> dict[str, Any]:
-        """POST with retries on connection errors and 5xx; return the decoded JSON."""
+        """POST with retries on connection errors, 5xx, 408 and 429; return the decoded JSON."""
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -131,7 +133,7 @@ class OpenAIPolicy(PromptedPolicy):
                 break
             except urllib.error.HTTPError as exc:
                 body = exc.read().decode("utf-8", errors="replace")
-                if exc.code < 500:
+                if exc.code < 500 and exc.code not in _RETRIED_4XX:
                     raise EndpointError(
                         f"{self.url} refused the request: HTTP {exc.code} {_message(body)}",
                         status=exc.code, body=body,
@@ -161,6 +163,27 @@ class OpenAIPolicy(PromptedPolicy):
         except json.JSONDecodeError as exc:
             raise EndpointError(f"{self.url} answered with non-JSON: {body[:200]!r}",
                                 body=body) from exc
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """The assistant's text, with the tool calls a server parsed out put back as tags.
+
+    A server started with a tool-call parser (vLLM ``--tool-call-parser hermes``,
+    SGLang ``--tool-call-parser qwen25``, hosted gateways) may move the model's
+    ``<tool_call>`` blocks out of ``content`` into ``tool_calls``; they are
+    written back in the trained form so the one parser sees the model's whole answer.
+    ``content`` may also be a list of text parts. Raises ``TypeError`` for anything else.
+    """
+    content = message.get("content")
+    if isinstance(content, list):
+        content = "".join(part["text"] for part in content if part.get("type") == "text")
+    if content is not None and not isinstance(content, str):
+        raise TypeError(f"content is {type(content).__name__}")
+    calls = [call["function"] for call in message.get("tool_calls") or []]
+    if content is None and not calls:
+        raise TypeError("content is None and there are no tool_calls")
+    blocks = [f"<tool_call>\n{json.dumps(call, ensure_ascii=False)}\n</tool_call>" for call in calls]
+    return "\n".join([content or "", *blocks]).strip() if blocks else content
 
 
 def image_data_url(image: Image, image_format: str = "png") -> str:

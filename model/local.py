@@ -64,7 +64,8 @@ class QwenPolicy(PromptedPolicy):
             self.name = str(model)
             processor = processor or _load(self.name, lambda: load_processor(
                 self.name, min_pixels=min_pixels, max_pixels=max_pixels, **hub_kwargs))
-            self.attn_implementation = attn_implementation or default_attention(self.device)
+            self.attn_implementation = attn_implementation or default_attention(self.device,
+                                                                                 self.dtype)
             self.model = _load(self.name, lambda: _load_model(
                 self.name, self.device, self.dtype, self.attn_implementation, hub_kwargs))
         else:
@@ -147,9 +148,15 @@ def _out_of_memory_hint(max_pixels: int) -> Iterator[None]:
         ) from exc
 
 
-def default_attention(device: torch.device) -> str:
-    """flash_attention_2 on CUDA when ``flash_attn`` is installed, otherwise SDPA."""
-    if device.type == "cuda" and importlib.util.find_spec("flash_attn") is not None:
+def default_attention(device: torch.device, dtype: torch.dtype = torch.bfloat16) -> str:
+    """flash_attention_2 on CUDA in half precision when ``flash_attn`` is installed, else SDPA.
+
+    Flash-attention kernels take only float16 / bfloat16: with a float32 model
+    (``dtype="float32"`` on a GPU) transformers merely warns at load and
+    ``generate`` fails, so SDPA is the default there.
+    """
+    if (device.type == "cuda" and dtype in (torch.float16, torch.bfloat16)
+            and importlib.util.find_spec("flash_attn") is not None):
         return "flash_attention_2"
     return "sdpa"
 

@@ -110,9 +110,11 @@ def _describe_step(entry: HistoryEntry, tool: str, frame: Frame) -> str:
         if entry.screen_size else frame
     )
     calls = ", ".join(_call_json(action, step_frame, tool) for action in entry.actions)
+    # The trained progress line is one line of steps; a multi-line error message would break it.
+    feedback = " ".join(entry.feedback.split()) if entry.feedback else ""
     if not calls:
-        return f"(no action; {entry.feedback})" if entry.feedback else "(no action)"
-    return f"{calls} ({entry.feedback})" if entry.feedback else calls
+        return f"(no action; {feedback})" if feedback else "(no action)"
+    return f"{calls} ({feedback})" if feedback else calls
 
 
 def _call_json(action: Action, frame: Frame, tool: str) -> str:

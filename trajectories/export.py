@@ -77,7 +77,8 @@ class ExportSummary:
     runs_filtered: int = 0
     skipped_steps: dict[str, int] = field(default_factory=dict)
     """Steps without a sample, by reason: ``no_decision``, ``action_failed``,
-    ``no_screenshot``, ``frame_mismatch``."""
+    ``not_performed`` (refused by the guard or the stuck check), ``no_screenshot``,
+    ``frame_mismatch``, ``no_tool_call``."""
 
 
 @dataclass
@@ -113,8 +114,9 @@ def export(
       a killed run's status is ``incomplete``.
     - ``min_steps`` / ``max_steps``: keep only runs with that many recorded steps.
 
-    A step yields a sample when the policy decided an action that did not fail
-    and its screenshot exists. ``data.json`` is rewritten; images are added.
+    A step yields a sample when the policy decided actions that were all
+    performed (or would have been, in a dry run) without failing, and its
+    screenshot exists. ``data.json`` is rewritten; images are added.
     """
     if format not in FORMATS:
         raise ExportError(f"unknown export format {format!r}; choose {' or '.join(FORMATS)}")
@@ -252,6 +254,10 @@ def _skip_reason(step: StepRecord, image: Image | None, frame: Frame,
         return "no_decision"
     if step.error is not None:
         return "action_failed"
+    if step.feedback is not None or "performed" in step.extra:
+        # declined or blocked by the guard, held back by stuck detection, or cut short:
+        # training on it would teach what the user or the loop refused
+        return "not_performed"
     if image is None:
         return "no_screenshot"
     if step.model_size is not None and tuple(step.model_size) != frame.model_size:

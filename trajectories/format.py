@@ -30,7 +30,9 @@ Layout::
    policy raised, e.g. on unparsable output; ``error`` then says why),
    ``executed``, ``outcome`` (``duration_s``, ``info``), ``error``,
    ``feedback`` (what the model was told next), ``timings`` (the loop's own
-   seconds per phase) and ``extra`` (e.g. replay facts);
+   seconds per phase) and ``extra`` (e.g. replay facts; ``performed``, the
+   number of leading actions that ran when a refusal, a failure or a final
+   action cut a multi-action decision short);
 3. a **summary** (:class:`Summary`, ``"type": "summary"``): ``status``,
    ``answer``, ``message``, ``steps``, ``time``. A file without one comes from
    a run that was killed; readers report its status as ``incomplete``.

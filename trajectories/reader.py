@@ -74,9 +74,9 @@ def load_trajectory(path: Path | str) -> Trajectory:
     :class:`~.format.TrajectoryError` naming the file and line.
     """
     file = trajectory_file(path)
-    data = file.read_bytes()
-    lines = data.split(b"\n")
-    complete_end = data.endswith(b"\n")
+    content = file.read_bytes()
+    lines = content.split(b"\n")
+    complete_end = content.endswith(b"\n")
     if complete_end:
         lines.pop()
     header: Header | None = None
@@ -86,20 +86,21 @@ def load_trajectory(path: Path | str) -> Trajectory:
         if not raw.strip():
             continue
         try:
-            record = LINE_ADAPTER.validate_python(json.loads(raw))
-        except (ValueError, ValidationError) as exc:
-            if last and trajectory is not None and not _is_whole(raw, complete_end):
+            data = json.loads(raw)  # bytes: a line cut inside a UTF-8 sequence fails here too
+        except ValueError as exc:
+            if last and trajectory is not None and not complete_end:  # torn by a kill
                 trajectory.torn = True
                 break
             raise TrajectoryError(f"{file}:{number}: not a valid trajectory line: {_short(exc)}") from exc
         if header is None:
+            _check_version(data, file)
+        try:
+            record = LINE_ADAPTER.validate_python(data)
+        except ValidationError as exc:
+            raise TrajectoryError(f"{file}:{number}: not a valid trajectory line: {_short(exc)}") from exc
+        if header is None:
             if not isinstance(record, Header):
                 raise TrajectoryError(f"{file}:{number}: the first line must be the header")
-            if record.format_version > FORMAT_VERSION:
-                raise TrajectoryError(
-                    f"{file}: format_version {record.format_version} is newer than this reader "
-                    f"({FORMAT_VERSION}); upgrade qwen-gui-agent"
-                )
             header = record
             trajectory = Trajectory(path=file.parent, header=header)
         elif isinstance(record, StepRecord) and trajectory.summary is None:
@@ -113,15 +114,15 @@ def load_trajectory(path: Path | str) -> Trajectory:
     return trajectory
 
 
-def _is_whole(raw: bytes, complete_end: bool) -> bool:
-    """A last line is torn when the file does not end in a newline and it is not valid JSON."""
-    if complete_end:
-        return True
-    try:
-        json.loads(raw)
-    except ValueError:
-        return False
-    return True
+def _check_version(data: object, file: Path) -> None:
+    """Refuse a header from a newer writer before validating it: a newer format may
+    change the header itself, and "upgrade" is the useful message then, not a schema error."""
+    version = data.get("format_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise TrajectoryError(
+            f"{file}: format_version {version} is newer than this reader "
+            f"({FORMAT_VERSION}); upgrade qwen-gui-agent"
+        )
 
 
 def _short(exc: Exception) -> str:

@@ -113,6 +113,9 @@ class Recorder:
                 "new directory (see new_run_dir)"
             ) from None
         self.header = record
+        self.last_index: int | None = None
+        """The index of the last step line written: a caller interrupted mid-call
+        (Ctrl-C) can tell whether its step is already on disk."""
         _fsync_dir(self.path)
         self._finished = False
         self._closed = False
@@ -180,6 +183,7 @@ class Recorder:
             )
         record = StepRecord(**fields)
         written = self._write(record)
+        self.last_index = index
         self._enqueue(observation.image, self.path / name)
         return StepRecord.model_validate(written)
 

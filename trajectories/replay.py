@@ -201,7 +201,15 @@ def _replay_header(
 
 
 def _performable(step: StepRecord) -> list[Action]:
-    return [a for a in step.actions if not isinstance(a, FINAL_ACTIONS)]
+    """The env actions the recorded run actually performed in ``step``.
+
+    ``extra.performed`` (written by the loop when a refusal, a failure or a final
+    action cut a multi-action decision short) bounds them: replaying a declined
+    action, or the ones after it, would do what the user said no to.
+    """
+    performed = step.extra.get("performed")
+    actions = step.actions if performed is None else step.actions[:performed]
+    return [a for a in actions if not isinstance(a, FINAL_ACTIONS)]
 
 
 class _Replay:
@@ -308,8 +316,9 @@ class _Replay:
         error = None
         try:
             for action in decision.actions:
-                if not isinstance(action, FINAL_ACTIONS):
-                    outcome = _merge(outcome, self.env.execute(action))
+                if isinstance(action, FINAL_ACTIONS):  # ends the decision, as in the loop
+                    break
+                outcome = _merge(outcome, self.env.execute(action))
         except ActionError as exc:
             error = str(exc)
         timings["execute"] = time.perf_counter() - start
@@ -319,7 +328,6 @@ class _Replay:
             actions=decision.actions, raw=decision.raw, thought=decision.thought, feedback=error,
             screen_size=(observation.width, observation.height),
         ))
-
 
     def _record(self, **fields: Any) -> None:
         if self.recorder is not None:

@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import math
+import re
 from datetime import datetime, timezone
 from html import escape
 from importlib.resources import files
@@ -45,14 +46,23 @@ def write_report(
     target = Path(out) if out is not None else trajectory.path / REPORT_FILE
     template = files("qwen_gui_agent.trajectories").joinpath(TEMPLATE).read_text(encoding="utf-8")
     steps = "\n".join(_step_html(trajectory, step, max_width, quality) for step in trajectory.steps)
-    html = (
-        template.replace("{{title}}", escape(f"Run report: {_clip(trajectory.task, 80)}"))
-        .replace("{{summary}}", _summary_html(trajectory))
-        .replace("{{steps}}", steps or '<p class="missing">No steps were recorded.</p>')
-    )
+    html = _fill(template, {
+        "title": escape(f"Run report: {_clip(trajectory.task, 80)}"),
+        "summary": _summary_html(trajectory),
+        "steps": steps or '<p class="missing">No steps were recorded.</p>',
+    })
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(html, encoding="utf-8")
     return target
+
+
+def _fill(template: str, slots: dict[str, str]) -> str:
+    """Put each ``{{name}}`` slot's HTML in the template, in one pass.
+
+    Chained ``str.replace`` would also fill slot names that model text (a task,
+    an answer, a thought) happens to contain, e.g. pasting every step into an answer.
+    """
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: slots.get(m.group(1), m.group(0)), template)
 
 
 def _summary_html(trajectory: Trajectory) -> str:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from qwen_gui_agent.actions.jsonish import MAX_DEPTH, iter_objects, loads_object
+from qwen_gui_agent.actions.jsonish import _JSON_WORDS, MAX_DEPTH, iter_objects, loads_object
 
 
 def objects(text: str) -> list[dict]:
@@ -69,6 +69,27 @@ def test_loads_object_lenient(source: str, value: dict) -> None:
 def test_loads_object_rejects_non_objects_and_code(source: str) -> None:
     with pytest.raises(ValueError):
         loads_object(source)
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_unclosed_escaped_quotes_decode_in_linear_time(quote: str) -> None:
+    # Each quote of '"\\"\\"...' used to restart the string pattern: minutes at this size.
+    source = quote + ("\\" + quote) * 100_000
+    assert _JSON_WORDS.match(source).end() == len(source)
+    with pytest.raises(ValueError):
+        loads_object(source)
+
+
+@pytest.mark.parametrize(
+    ("source", "value"),
+    [
+        ('{"a"\uff1a[1\uff0c2]\uff0c"b"\uff1a"x\uff0cy"}', {"a": [1, 2], "b": "x\uff0cy"}),
+        ('{\u201ca\u201d: \u201cb "c"\u201d}', {"a": 'b "c"'}),
+        ('{"a": "\u201cquoted\u201d"}', {"a": "\u201cquoted\u201d"}),
+    ],
+)
+def test_full_width_punctuation_between_tokens(source: str, value: dict) -> None:
+    assert loads_object(source) == value
 
 
 def test_importing_actions_stays_light() -> None:

@@ -95,6 +95,8 @@ def test_actions_are_immutable() -> None:
         ("win", "super"), ("esc", "escape"), ("Page_Down", "pagedown"), ("PgUp", "pageup"),
         ("KEYCODE_VOLUME_UP", "volume_up"), ("volume-down", "volume_down"),
         ("ArrowLeft", "left"), ("F5", "f5"), ("A", "a"), ("KEYCODE_A", "a"), (" ", "space"),
+        ("Page Down", "pagedown"), ("page-up", "pageup"), ("minus", "-"), ("period", "."),
+        ("BracketLeft", "["), ("-", "-"),
     ],
 )
 def test_key_aliases_normalise(spelling: str, name: str) -> None:
@@ -106,6 +108,10 @@ def test_key_combo_strings_split() -> None:
     assert Key(keys="Ctrl+Shift+T").keys == ["ctrl", "shift", "t"]
     assert split_combo("ctrl++") == ["ctrl", "+"]
     assert split_combo("+") == ["+"]
+    assert split_combo("ctrl-shift-t") == ["ctrl", "shift", "t"]
+    assert split_combo("volume-down") == ["volume_down"]
+    with pytest.raises(ValueError):
+        split_combo("ctrl-")
 
 
 def test_every_vocabulary_name_is_a_fixed_point() -> None:

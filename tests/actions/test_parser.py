@@ -85,12 +85,33 @@ def test_gui_owl_style_action_prefix() -> None:
         '"coordinate": [966, 546]}}\n</tool_call>',
         '<tool_call>\n{"name": "computer_use", "arguments": {"action": "LEFT_CLICK", '
         '"coordinate": [966, 546]}}\n</tool_call>',
+        # Qwen2.5-VL-72B: action as the name, flat `point`, a stray glyph for the closing tag
+        '<tool_call>\n{"name": "click", "point": [966, 546]}\n\u2697',
+        f"<tool_call>\n{CLICK}\n\U0001f4d0",
+        f"<tool_call>\n<tool_call>\n{CLICK}\n</tool_call>",      # doubled opening tag
+        f"<tool_call>\n{CLICK}\n</tool_call>\n<tool_call>\n</tool_call>",  # empty block
+        # full-width punctuation of Chinese context, and curly quotes
+        '<tool_call>\n{"name"\uff1a"computer_use"\uff0c"arguments"\uff1a{"action"\uff1a'
+        '"left_click"\uff0c"coordinate"\uff1a[966\uff0c546]}}\n</tool_call>',
+        '<tool_call>\n{\u201cname\u201d: \u201ccomputer_use\u201d, \u201carguments\u201d: '
+        '{\u201caction\u201d: \u201cleft_click\u201d, \u201ccoordinate\u201d: [966, 546]}}\n</tool_call>',
+        '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", '
+        '"coordinate": "(966\uff0c546)"}}\n</tool_call>',
     ],
 )
 def test_lenient_spellings_of_one_click(text: str) -> None:
     response = parse_response(text, DESKTOP, tool_name="computer_use")
     assert response.actions == [Click(**at(DESKTOP, 966, 546))]
     assert response.calls[0]["name"] == "computer_use"
+
+
+def test_full_width_punctuation_inside_strings_is_text() -> None:
+    text = ('<tool_call>{"name"\uff1a"computer_use"\uff0c"arguments"\uff1a{"action"\uff1a"type"'
+            '\uff0c"text"\uff1a"\u4f60\u597d\uff0c\u201c\u4e16\u754c\u201d"}}</tool_call>')
+    assert parse_response(text, DESKTOP).actions == [TypeText(text="\u4f60\u597d\uff0c\u201c\u4e16\u754c\u201d")]
+    curly = ('<tool_call>{\u201cname\u201d: \u201ccomputer_use\u201d, \u201carguments\u201d: '
+             '{\u201caction\u201d: \u201ctype\u201d, \u201ctext\u201d: \u201csay "hi"\u201d}}</tool_call>')
+    assert parse_response(curly, DESKTOP).actions == [TypeText(text='say "hi"')]
 
 
 def test_other_objects_beside_the_call_are_ignored() -> None:
@@ -101,6 +122,24 @@ def test_other_objects_beside_the_call_are_ignored() -> None:
 def test_thought_excludes_fences_and_tags() -> None:
     response = parse_response(f"Clicking OK.\n```json\n{CLICK}\n```\n</tool_call>", DESKTOP)
     assert response.thought == "Clicking OK."
+
+
+@pytest.mark.parametrize(
+    ("text", "thought"),
+    [
+        (f"<answer><tool_call>{CLICK}</tool_call></answer>", None),
+        (f"<action>\n{CLICK}\n</action>", None),
+        (f"<think>\nThe OK button.\n</think>\n<tool_call>\n{CLICK}\n</tool_call>", "The OK button."),
+        # GUI-Owl / MAI-UI: reasoning and conclusion in tags around the call
+        (f"<thinking>\nPlan.\n</thinking>\n<tool_call>\n{CLICK}\n</tool_call>\n"
+         "<conclusion>\nClicked OK.\n</conclusion>", "Plan.\n\nClicked OK."),
+        (f"Type into the <input> box.\n<tool_call>\n{CLICK}\n</tool_call>", "Type into the <input> box."),
+    ],
+)
+def test_wrapper_tags_are_not_part_of_the_thought(text: str, thought: str | None) -> None:
+    response = parse_response(text, DESKTOP)
+    assert response.actions == [Click(**at(DESKTOP, 966, 546))]
+    assert response.thought == thought
 
 
 def test_several_calls_in_order() -> None:
@@ -187,7 +226,7 @@ def test_python_literals_and_json_literals_mixed() -> None:
         ("The button is at (1240, 258).", "No tool call found"),
         ("Use {curly} braces {'a': 1}", "No tool call found"),
         ("<tool_call>\nleft_click(100, 200)\n</tool_call>", "no JSON object with `name`"),
-        ("<tool_call>\n</tool_call>", "no JSON object with `name`"),
+        ("<tool_call>\n</tool_call>", "No tool call found"),
         ('<tool_call>{"thought": "hmm"}</tool_call>', "no JSON object with `name`"),
         ('<tool_call>{"name": "computer_use", "arguments": {"action": "fly"}}</tool_call>',
          "unknown action 'fly'"),

@@ -152,6 +152,9 @@ def test_clicks() -> None:
     assert one({"action": "middle_click", "coordinate": [966, 546]}).button == "middle"
     assert one({"action": "double_click", "coordinate": [966, 546]}).count == 2
     assert one({"action": "triple_click", "coordinate": [966, 546]}).count == 3
+    assert one({"action": "double_tap", "coordinate": [966, 546]}).count == 2
+    assert one({"action": "long_click", "coordinate": [966, 546]}) == LongPress(x=x, y=y)
+    assert one({"action": "key_press", "keys": ["enter"]}) == Key(keys=["enter"])
 
 
 def test_click_without_coordinate_acts_at_the_pointer() -> None:
@@ -171,6 +174,33 @@ def test_left_click_drag_starts_at_the_pointer() -> None:
     with pytest.raises(ParseError, match="mouse_move") as err:
         one({"action": "left_click_drag", "coordinate": [400, 500]})
     assert "start_coordinate" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        ({"action": "left_click_drag", "start_coordinate": [100, 200], "end_coordinate": [400, 500]},
+         "computer_use"),
+        ({"action": "left_click_drag", "coordinate1": [100, 200], "coordinate2": [400, 500]},
+         "computer_use"),
+        ({"action": "left_click_drag", "coordinate": [100, 200], "coordinate2": [400, 500]},
+         "computer_use"),
+        ({"action": "drag", "start_coordinate": [100, 200], "end_coordinate": [400, 500]},
+         "mobile_use"),
+        ({"action": "swipe", "start_coordinate": [100, 200], "end_coordinate": [400, 500]},
+         "mobile_use"),
+        ({"action": "swipe", "coordinate1": [100, 200], "coordinate2": [400, 500]}, "mobile_use"),
+    ],
+)
+def test_drag_start_and_end_spellings(args: dict, name: str) -> None:
+    (x, y), (to_x, to_y) = DESKTOP.to_screen(100, 200), DESKTOP.to_screen(400, 500)
+    assert one(args, name=name, pointer=(7, 8)) == Drag(x=x, y=y, to_x=to_x, to_y=to_y)
+
+
+def test_drag_to_an_explicit_end_starts_at_the_pointer() -> None:
+    to_x, to_y = DESKTOP.to_screen(400, 500)
+    drag = one({"action": "left_click_drag", "end_coordinate": [400, 500]}, pointer=(7, 8))
+    assert drag == Drag(x=7, y=8, to_x=to_x, to_y=to_y)
 
 
 def test_swipe_and_long_press() -> None:
@@ -212,8 +242,15 @@ def test_computer_keys() -> None:
     assert one({"action": "key", "keys": ["Control", "Return"]}) == Key(keys=["ctrl", "enter"])
     assert one({"action": "key", "keys": ["ctrl+shift+t"]}) == Key(keys=["ctrl", "shift", "t"])
     assert one({"action": "key", "keys": "cmd+a"}) == Key(keys=["super", "a"])
+    assert one({"action": "key", "keys": ["Page Down"]}) == Key(keys=["pagedown"])
+    assert one({"action": "key", "keys": ["ctrl-a"]}) == Key(keys=["ctrl", "a"])
+    assert one({"action": "key", "keys": ["ctrl", "minus"]}) == Key(keys=["ctrl", "-"])
+    assert one({"action": "key", "keys": "ctrl+plus"}) == Key(keys=["ctrl", "+"])
     with pytest.raises(ParseError, match="unknown key"):
         one({"action": "key", "keys": ["hyperdrive"]})
+    with pytest.raises(ParseError, match=r"unknown key 'x+\.\.\.;") as err:
+        one({"action": "key", "keys": ["x" * 5000]})
+    assert len(str(err.value)) < 1000
     with pytest.raises(ParseError, match="keys"):
         one({"action": "key"})
     with pytest.raises(ParseError, match="keys"):
@@ -237,6 +274,9 @@ def test_open_wait_answer_terminate_type() -> None:
     assert one({"action": "answer", "text": "Paris"}) == Answer(text="Paris")
     assert one({"action": "terminate", "status": "SUCCESS"}) == Terminate(status="success")
     assert one({"action": "terminate", "status": "failure"}) == Terminate(status="failure")
+    assert one({"action": "terminate", "status": "fail"}) == Terminate(status="failure")
+    assert one({"action": "terminate", "status": "Failed"}) == Terminate(status="failure")
+    assert one({"action": "input", "text": "hi"}) == TypeText(text="hi")
     assert one({"action": "type", "text": 12345}) == TypeText(text="12345")
 
 
@@ -289,7 +329,7 @@ def test_arguments_as_a_json_string() -> None:
 
 
 @pytest.mark.parametrize("coordinate", [[100, 200], [100.0, 200.0], ["100", "200"], ["100.0", "2e2"], "[100, 200]",
-                                        "(100, 200)", "100, 200", (100, 200)])
+                                        "(100, 200)", "100, 200", (100, 200), "(100\uff0c200)"])
 def test_coordinate_spellings(coordinate) -> None:
     assert one({"action": "left_click", "coordinate": coordinate}) == Click(
         x=DESKTOP.to_screen(100, 200)[0], y=DESKTOP.to_screen(100, 200)[1]
@@ -302,6 +342,9 @@ def test_coordinate_spellings(coordinate) -> None:
         {"action": "left_click", "coordinate": {"x": 966, "y": 546}},
         {"action": "left_click", "x": 966, "y": 546},
         {"action": "left_click", "x": "966", "y": "546"},
+        {"action": "left_click", "point": [966, 546]},  # Qwen2.5-VL-72B
+        {"action": "left_click", "coordinates": [966, 546]},
+        {"action": "left_click", "position": [966, 546]},
         # a box, as Qwen2.5-VL grounds elements: the click goes to its centre
         {"action": "left_click", "coordinate": [916, 526, 1016, 566]},
         {"action": "left_click", "coordinate": "[916, 526, 1016, 566]"},

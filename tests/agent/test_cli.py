@@ -173,3 +173,40 @@ def test_live_view_fits_a_narrow_terminal_and_hides_secrets() -> None:
     assert lines[0].startswith('  7  type "{PW} xxx') and lines[0].endswith("model 1.23s  act 0.50s")
     assert lines[1].startswith("     I will type the password {PW} and more") and lines[1].endswith("...")
     assert "hunter2" not in out.getvalue()
+
+
+def test_live_view_measures_wide_and_combining_characters_in_terminal_cells() -> None:
+    import io
+
+    from qwen_gui_agent.actions import TypeText
+    from qwen_gui_agent.agent.live import LiveView, columns, fit
+    from qwen_gui_agent.agent.loop import StepResult
+    from qwen_gui_agent.model.policy import Decision
+
+    assert columns("搜索") == 4 and columns("e\u0301") == 1 and columns("abc") == 3
+    assert fit("搜索" * 20, 11) == "搜索搜索..." and columns(fit("搜索" * 20, 11)) <= 11
+    out = io.StringIO()
+    view = LiveView(stream=out, width=60)
+    decision = Decision(actions=(TypeText(text="北京天气预报" * 10),), thought="打开浏览器" * 30)
+    view.step(StepResult(index=1, decision=decision, timings={"decide": 1.0, "execute": 0.5}))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and all(columns(line) <= 60 for line in lines)
+    assert lines[0].endswith("model 1.00s  act 0.50s") and columns(lines[0]) == 60
+
+
+def test_replay_defaults_to_the_recorded_start_page_and_viewport(tmp_path: Path) -> None:
+    from qwen_gui_agent.agent.cli import build_parser
+    from qwen_gui_agent.agent.commands import _env_options, recorded_browser_options
+    from qwen_gui_agent.trajectories import Recorder, load_trajectory
+
+    header = {"task": "t", "env": "browser",
+              "env_options": {"url": "http://host/a", "viewport": [800, 600], "headless": True}}
+    with Recorder(tmp_path / "run", header):
+        pass
+    recorded = recorded_browser_options(load_trajectory(tmp_path / "run"))
+    assert recorded == {"url": "http://host/a", "viewport": (800, 600)}
+    args = build_parser().parse_args(["replay", "run"])
+    assert _env_options(args, "browser", **recorded)["viewport"] == (800, 600)
+    args = build_parser().parse_args(["replay", "run", "--viewport", "640x480", "--url", "http://b/"])
+    options = _env_options(args, "browser", **recorded)
+    assert options["viewport"] == (640, 480) and options["url"] == "http://b/"

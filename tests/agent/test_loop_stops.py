@@ -168,3 +168,67 @@ def test_a_failing_callback_ends_the_run_as_error_and_is_never_hidden(
     after = Agent(policy, env, on_step=buggy).run("Finish")
     assert after.status == "success"  # the run had ended; the bug is still reported
     assert "on_step then raised" in after.message and "callback bug at step 1" in after.message
+
+
+class RaisingEnv:
+    """The real env, except that ``method`` raises ``error`` on its call number ``call``."""
+
+    def __init__(self, inner: Any, method: str, call: int, error: BaseException) -> None:
+        self.inner, self.method, self.call, self.error = inner, method, call, error
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _maybe_raise(self, method: str) -> None:
+        if method == self.method:
+            self.calls += 1
+            if self.calls == self.call:
+                raise self.error
+
+    def observe(self, settle: bool = False) -> Any:
+        self._maybe_raise("observe")
+        return self.inner.observe(settle=settle)
+
+    def execute(self, action: Any) -> Any:
+        self._maybe_raise("execute")
+        return self.inner.execute(action)
+
+
+@pytest.mark.parametrize("phase", ["observe", "execute", "record"])
+def test_ctrl_c_at_any_phase_leaves_each_step_on_disk_exactly_once(
+        phase: str, open_page: Callable[[str], Any], scripted_policy: Any, tmp_path: Path) -> None:
+    inner = open_page("static.html")
+    env = RaisingEnv(inner, phase, 2, KeyboardInterrupt())
+    plan = [Click(x=100 * i, y=300) for i in range(1, 5)]
+    agent = Agent(scripted_policy(plan, screen=SCREEN, env="browser"), env, record_dir=tmp_path)
+    if phase == "record":  # the interrupt lands just after step 2's line became durable
+        original = Agent._record
+
+        def record_then_interrupt(self: Agent, step: Any) -> None:
+            original(self, step)
+            if step.index == 2 and step.status is None:
+                raise KeyboardInterrupt
+
+        agent._record = record_then_interrupt.__get__(agent)  # type: ignore[method-assign]
+    result = agent.run("Click along a line")
+
+    assert result.status == "interrupted" and [s.index for s in result.steps] == [1, 2]
+    on_disk = [1] if phase == "observe" else [1, 2]  # step 2 never saw a screen to record
+    trajectory = load_trajectory(result.trajectory_path)
+    assert [s.index for s in trajectory.steps] == on_disk
+    assert trajectory.status == "interrupted" and trajectory.summary.steps == len(on_disk)
+    assert [s.executed for s in trajectory.steps] == [True, phase == "record"][:len(on_disk)]
+
+
+def test_an_env_raising_an_unexpected_exception_mid_action_ends_the_run_as_error(
+        open_page: Callable[[str], Any], scripted_policy: Any, tmp_path: Path) -> None:
+    env = RaisingEnv(open_page("static.html"), "execute", 1, RuntimeError("driver bug"))
+    policy = scripted_policy([Click(x=10, y=10)], screen=SCREEN, env="browser")
+    result = Agent(policy, env, record_dir=tmp_path).run("Click")
+
+    assert result.status == "error" and "unexpected RuntimeError: driver bug" in result.message
+    trajectory = load_trajectory(result.trajectory_path)
+    assert trajectory.status == "error" and len(trajectory.steps) == 1
+    assert trajectory.steps[0].decided and not trajectory.steps[0].executed
+    assert "driver bug" in trajectory.steps[0].error

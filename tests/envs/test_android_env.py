@@ -34,6 +34,15 @@ def test_observe_gives_the_screen_and_foreground_activity(android_env, adb_simul
     assert observation.extra["rotation"] == 0
 
 
+def test_screencap_warning_before_the_png_is_skipped(android_env, adb_simulator, monkeypatch):
+    """Devices with several displays print a warning into the exec: stream before the image."""
+    render = adb_simulator.screencap_png
+    monkeypatch.setattr(adb_simulator, "screencap_png", lambda: (
+        b"[Warning] Multiple displays were found, but no display id was specified! ...\n" + render()))
+    assert android_env.observe().image.size == (1080, 2400)
+    assert sum(service == "exec:screencap -p" for service in adb_simulator.services) == 1
+
+
 def test_tap_lands_on_the_intended_pixel(android_env, adb_simulator):
     x, y = centre(adb_simulator.layout()["C"])
     outcome = android_env.execute(Click(x=x, y=y))
@@ -117,6 +126,17 @@ def test_non_ascii_goes_through_adbkeyboard_and_the_ime_is_restored(adb_server, 
     assert sim.screen.ime == LATIN_IME
 
 
+def test_ime_is_reset_when_none_was_recorded(adb_server, make_adb_simulator):
+    """`settings get secure default_input_method` says "null" on some devices: close()
+    must still take ADBKeyboard away rather than leave the user without a keyboard."""
+    sim = make_adb_simulator(adbkeyboard=True)
+    del sim.settings["secure"]["default_input_method"]
+    with AndroidEnv(sim.serial, adb_port=adb_server.port) as env:
+        env.execute(TypeText(text="ü"))
+        assert sim.screen.ime == ADB_KEYBOARD
+    assert sim.screen.ime == LATIN_IME and sim.commands[-1] == "ime reset"
+
+
 def test_non_ascii_without_adbkeyboard_is_a_clear_error(android_env, adb_simulator):
     with pytest.raises(ActionError, match="ADBKeyboard") as error:
         android_env.execute(TypeText(text="naïve"))
@@ -142,6 +162,14 @@ def test_key_events_by_name(android_env, adb_simulator):
     assert adb_simulator.commands[-1] == "input keycombination KEYCODE_CTRL_LEFT KEYCODE_A"
     with pytest.raises(ActionError, match="no key event"):
         android_env.execute(Key(keys=["f20"]))
+
+
+def test_key_combination_on_a_device_older_than_android_13(android_env, adb_simulator):
+    adb_simulator.properties["ro.build.version.sdk"] = "30"
+    with pytest.raises(ActionError, match="Android 13"):
+        android_env.execute(Key(keys="ctrl+a"))
+    android_env.execute(Key(keys=["enter"]))
+    assert adb_simulator.screen.keys == ["KEYCODE_ENTER"]
 
 
 def test_system_buttons(android_env, adb_simulator):

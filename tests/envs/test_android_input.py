@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from hypothesis import given, strategies as st
 from PIL import Image
@@ -9,7 +11,7 @@ from PIL import Image
 from qwen_gui_agent.envs.adb_sim_commands import decode_input_text
 from qwen_gui_agent.envs.adb_sim_shell import Shell
 from qwen_gui_agent.envs.android_input import (
-    DisplayState, input_text_arguments, keycode, parse_foreground, parse_rotation,
+    DisplayState, extract_png, input_text_arguments, keycode, parse_foreground, parse_rotation,
     parse_wm_size, resolve_app, type_commands,
 )
 
@@ -89,6 +91,85 @@ def test_parsers():
     assert parse_foreground("  mCurrentFocus=Window{4b1 u0 StatusBar}\n"
                             "  mFocusedApp=ActivityRecord{1c u0 com.x/.Y t3}") == "com.x/.Y"
     assert parse_foreground("mCurrentFocus=null") is None
+
+
+# Real `dumpsys display` output of a tablet in landscape: two viewports for display 0,
+# the inactive one first with a stale orientation.
+TABLET_VIEWPORTS = (
+    "  mViewports=[DisplayViewport{type=INTERNAL, valid=true, isActive=false, displayId=0, "
+    "orientation=0, logicalFrame=Rect(0, 0 - 2560, 1600), physicalFrame=Rect(0, 0 - 2560, 1600)}, "
+    "DisplayViewport{type=INTERNAL, valid=true, isActive=true, displayId=0, orientation=3, "
+    "logicalFrame=Rect(0, 0 - 1600, 2560), physicalFrame=Rect(0, 0 - 1600, 2560)}]\n"
+    "      mCurrentOrientation=0\n"
+)
+
+
+@pytest.mark.parametrize("output, rotation", [
+    (TABLET_VIEWPORTS, 3),
+    (("  mDefaultViewport=DisplayViewport{valid=true, displayId=0, orientation=1, "
+      "logicalFrame=Rect(0, 0 - 1920, 1080), deviceWidth=1080, deviceHeight=1920}\n"), 1),  # Android 8/9
+    ("    mCurrentOrientation=2\n", 2),
+    (("    Viewport INTERNAL: displayId=0, uniqueId=local:0, port=0, orientation=1, "
+      "logicalFrame=[0, 0, 1920, 1080], physicalFrame=[0, 0, 1920, 1080]\n"), 1),  # dumpsys input, 13
+    ("      SurfaceOrientation: 3\n", 3),
+    ("    mRotation=ROTATION_90\n    orientation=ROTATION_270\n", 3),
+])
+def test_rotation_formats(output, rotation):
+    assert parse_rotation(output) == rotation
+
+
+@pytest.mark.parametrize("output, activity", [
+    # Android 4: no user id, a trailing field
+    ("  mCurrentFocus=Window{4330b6c0 com.android.settings/com.android.settings.SubSettings paused=false}",
+     "com.android.settings/com.android.settings.SubSettings"),
+    # Android 7-9: the activity is nested in an AppWindowToken
+    (("  mCurrentFocus=Window{7e2a0e5 u0 StatusBar}\n"
+      "  mFocusedApp=AppWindowToken{20ba847 token=Token{bd93786 ActivityRecord{2f89061 u0 "
+      "com.android.vending/com.google.android.finsky.activities.MainActivity t19}}}"),
+     "com.android.vending/com.google.android.finsky.activities.MainActivity"),
+    ("    mFocusedApp=Token{b9a89ee ActivityRecord{b9b0b05 u0 com.ss.android.article.news/.Main t42567}}",
+     "com.ss.android.article.news/.Main"),
+    # Android 10+: dialogs and popups focus windows that are no activity
+    (("  mCurrentFocus=Window{1f2e u0 PopupWindow:8a7b6c5}\n"
+      "  mFocusedApp=ActivityRecord{e0d6a9a u0 com.google.android.apps.nexuslauncher/.NexusLauncherActivity t30}"),
+     "com.google.android.apps.nexuslauncher/.NexusLauncherActivity"),
+    ("  topResumedActivity=ActivityRecord{5e45c49 u0 com.android.settings/.Settings$WifiSettingsActivity t8}",
+     "com.android.settings/.Settings$WifiSettingsActivity"),
+    ("    mResumedActivity: ActivityRecord{4ee0a93 u0 com.android.launcher3/.Launcher t2}",
+     "com.android.launcher3/.Launcher"),
+])
+def test_foreground_formats(output, activity):
+    assert parse_foreground(output) == activity
+
+
+@pytest.mark.parametrize("parse", [parse_rotation, parse_foreground, parse_wm_size])
+@pytest.mark.parametrize("chunk", ["a.", "a/", "a ", "Window{", "DisplayViewport{", "orientation=", "x1"])
+def test_parsers_stay_linear_on_long_garbage(parse, chunk):
+    """A megabyte of near-matches parses at once; a regex that backtracks quadratically
+    would take hours here and trip the suite's per-test timeout."""
+    text = "mCurrentFocus=Window{ mFocusedApp=" + chunk * (500_000 // len(chunk)) + "\n"
+    try:
+        result = parse(text * 2)
+    except ValueError as error:  # a parser may refuse garbage, with a clear error
+        assert str(error)
+    else:
+        assert result in (None, 0) or isinstance(result, (str, tuple))
+
+
+def test_png_is_found_behind_screencap_warnings():
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 3), (1, 2, 3)).save(buffer, format="PNG")
+    png = buffer.getvalue()
+    warning = (b"[Warning] Multiple displays were found, but no display id was specified! Defaulting to "
+               b"the first display found, however this default is not guaranteed to be consistent across "
+               b"captures. A display id should be specified.\n"
+               b"A display id can be specified with the [-d display-id] option.\n"
+               b"See \"dumpsys SurfaceFlinger --display-id\" for valid display IDs.\n")
+    assert extract_png(png) == png
+    assert extract_png(warning + png) == png
+    assert extract_png(b"WARNING: linker: libdvm.so has text relocations\n" + png + b"\n") == png
+    assert extract_png(png[:-20]) is None
+    assert extract_png(warning) is None
 
 
 def test_resolve_app():

@@ -274,6 +274,16 @@ def test_popup_is_followed_and_closing_it_returns(probe: BrowserEnv, page_server
     assert obs.title == "Links" and obs.extra["tabs"] == 1 and obs.extra["new_page"] == obs.url
 
 
+def test_a_tab_that_closes_itself_is_no_error(probe: BrowserEnv, page_server: Any) -> None:
+    first = probe.page
+    closer = probe.context.new_page()
+    closer.set_content("<button onclick='window.close()' style='position:fixed;inset:0'>close</button>")
+    assert probe.page is closer
+    outcome = probe.execute(Click(x=10, y=10))
+    assert reported(probe, outcome, "new_page") == first.url
+    assert probe.page is first and probe.observe().extra["tabs"] == 1
+
+
 def test_dialog_is_dismissed_and_reported(probe: BrowserEnv, page_server: Any) -> None:
     probe.execute(Navigate(url=page_server.url("links.html")))
     outcome = probe.execute(Click(x=60 * dsf(probe), y=340 * dsf(probe)))  # #alert

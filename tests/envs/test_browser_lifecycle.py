@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from qwen_gui_agent.actions.models import Click, Navigate
+from qwen_gui_agent.actions.models import Click, Navigate, SystemButton
 from qwen_gui_agent.envs import EnvError, make_env
 from qwen_gui_agent.envs.browser import BrowserEnv, normalize_url
 from qwen_gui_agent.envs.browser_launch import (
     CHROMIUM_ENV_VAR, find_chromium, process_alive, profile_processes,
 )
+from tests.fixtures.browser import PageServer
 
 
 def wait_until_gone(pids: list[int], timeout: float = 10.0) -> list[int]:
@@ -166,3 +168,46 @@ def test_headed_browser_without_a_display_is_an_env_error(monkeypatch: pytest.Mo
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     with pytest.raises(EnvError, match="headed browser needs a display"):
         BrowserEnv(headless=False, timeout=30)
+
+
+def test_a_page_that_never_finishes_loading_is_usable(browser_env: Any, tmp_path: Path) -> None:
+    """An image that never arrives keeps `load` from firing: navigate and back report it, not fail."""
+    with socket.socket() as silent, PageServer(tmp_path) as server:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections are accepted by the kernel and never answered
+        port = silent.getsockname()[1]
+        (tmp_path / "hang.html").write_text(
+            f"<title>Hang</title><img src='http://127.0.0.1:{port}/never.png'>")
+        (tmp_path / "next.html").write_text("<title>Next</title>")
+        env = browser_env(url=None, timeout=2)
+        assert env.execute(Navigate(url=server.url("hang.html"))).info["loaded"] is False
+        env.execute(Navigate(url=server.url("next.html")))
+        back = env.execute(SystemButton(button="back"))
+        assert back.info["url"] == server.url("hang.html") and back.info["loaded"] is False
+        assert env.observe().title == "Hang"
+
+
+def test_a_screenshot_timeout_is_not_retried(browser_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page whose script never yields times each screenshot out; one timeout is enough to know."""
+    env = browser_env(url=None, timeout=1)
+    page = env.page
+    page.set_content("<script>setTimeout(() => { for (;;) {} }, 100)</script>")
+    page.wait_for_timeout(300)
+    calls = []
+    screenshot = page.screenshot
+    monkeypatch.setattr(page, "screenshot", lambda **kw: calls.append(kw) or screenshot(**kw))
+    with pytest.raises(EnvError, match="Timeout"):
+        env.observe()
+    assert len(calls) == 1
+
+
+def test_input_to_a_page_stuck_in_a_script_cannot_block_forever(browser_env: Any) -> None:
+    """Mouse events wait for the renderer and have no timeout of their own: the watchdog
+    stops the browser and the env says why."""
+    env = browser_env(url=None, timeout=1)
+    env.page.set_content("<script>setTimeout(() => { for (;;) {} }, 100)</script>")
+    env.page.wait_for_timeout(300)
+    pid = env.browser_pid
+    with pytest.raises(EnvError, match="click action got no answer for 3 s"):
+        env.execute(Click(x=5, y=5))
+    assert wait_until_gone([pid]) == []

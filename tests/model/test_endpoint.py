@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import socket
 
 import pytest
 from PIL import Image
 
-from qwen_gui_agent.actions import Click, Frame, SystemButton
+from qwen_gui_agent.actions import Click, Frame, SystemButton, parse_response
 from qwen_gui_agent.actions.errors import ParseError
 from qwen_gui_agent.envs.base import Observation
 from qwen_gui_agent.model import OpenAIPolicy
+from qwen_gui_agent.model.endpoint import message_text
 from qwen_gui_agent.model.errors import EndpointError, EndpointTimeout, EndpointUnavailable
 from qwen_gui_agent.model.forcing import tool_call_text
 from qwen_gui_agent.model.policy import HistoryEntry
@@ -93,6 +95,42 @@ def test_retries_after_503(chat_server) -> None:
     decision = policy.decide("t", _obs(*screen), [])
     assert decision.action == Click(x=100, y=100)
     assert len(chat_server.requests) == 2
+
+
+@pytest.mark.parametrize("status", [408, 429])
+def test_rate_limit_and_request_timeout_are_retried(chat_server, status: int) -> None:
+    screen = (560, 560)
+    chat_server.script([_click_text(Frame(*screen), 100, 100)])
+    chat_server.fail_next(status)
+    policy = OpenAIPolicy(chat_server.base_url, "m", max_retries=1, backoff=0.01)
+    assert policy.decide("t", _obs(*screen), []).action == Click(x=100, y=100)
+    assert len(chat_server.requests) == 2
+
+
+CALL = {"name": "computer_use", "arguments": '{"action": "left_click", "coordinate": [5, 6]}'}
+
+
+@pytest.mark.parametrize(
+    ("message", "text"),
+    [
+        ({"content": "plain"}, "plain"),
+        ({"content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}, "ab"),
+        # a server with a tool-call parser moved the call out of the content
+        ({"content": None, "tool_calls": [{"type": "function", "function": CALL}]},
+         f"<tool_call>\n{json.dumps(CALL)}\n</tool_call>"),
+        ({"content": "Thought.", "tool_calls": [{"type": "function", "function": CALL}]},
+         f"Thought.\n<tool_call>\n{json.dumps(CALL)}\n</tool_call>"),
+    ],
+)
+def test_message_text(message: dict, text: str) -> None:
+    assert message_text(message) == text
+    if "tool_calls" in message:
+        assert parse_response(text, Frame(300, 300)).actions == [Click(x=5, y=6)]
+
+
+def test_answer_without_text_or_calls_is_rejected() -> None:
+    with pytest.raises(TypeError):
+        message_text({"content": None})
 
 
 def test_persistent_5xx_becomes_unavailable(chat_server) -> None:

@@ -215,6 +215,8 @@ def test_settings_resolution_and_validation(tiny_model) -> None:
     with pytest.raises(ValueError, match="unknown dtype"):
         _resolve_dtype("float33", cpu)
     assert default_attention(cpu) == "sdpa"
+    # flash-attention kernels reject float32 whether or not flash_attn is installed
+    assert default_attention(torch.device("cuda"), torch.float32) == "sdpa"
     model, processor = tiny_model
     with pytest.raises(ValueError, match="history_images"):
         QwenPolicy(model, processor=processor, history_images=-1)

@@ -64,7 +64,7 @@ def test_history_steps_are_model_pixel_calls_with_feedback() -> None:
         HistoryEntry(actions=[Click(x=960, y=540)], screen_size=screen),
         HistoryEntry(actions=[TypeText(text="héllo")], screen_size=screen,
                      feedback="the action failed: no text field has focus"),
-        HistoryEntry(actions=[], raw="I will click", feedback="no tool call found"),
+        HistoryEntry(actions=[], raw="I will click", feedback="no tool call found.\n  Reply"),
         HistoryEntry(actions=[Drag(x=0, y=0, to_x=100, to_y=100)], screen_size=screen),
     ]
     messages = build_messages("Say hello", _obs(*screen), history, frame)
@@ -77,7 +77,7 @@ def test_history_steps_are_model_pixel_calls_with_feedback() -> None:
         f'"coordinate": [{mx}, {my}]}}}}; '
         + 'Step 2: {"name": "computer_use", "arguments": {"action": "type", "text": "héllo"}} '
         "(the action failed: no text field has focus); "
-        + "Step 3: (no action; no tool call found); "
+        + "Step 3: (no action; no tool call found. Reply); "  # feedback kept on the line
         + 'Step 4: {"name": "computer_use", "arguments": {"action": "left_click_drag", '
         f'"start_coordinate": [0, 0], "coordinate": [{tx}, {ty}]}}}}; '
     )

@@ -105,11 +105,15 @@ def test_steps_without_a_usable_decision_give_no_sample(todo_run: Path, tmp_path
                 fields["error"] = "point outside the screen"
             recorder.record_step(index=index, observation=observation, outcome=None,
                                  feedback=fields.get("error"), timings={}, **fields)
-        recorder.finish(status="failure", steps=4)
+        declined = kit.scripted_decision(source.steps[0].actions[0], frame, "t")
+        recorder.record_step(index=5, observation=observation, outcome=None, decision=declined,
+                             error=None, feedback="The user declined this action", timings={})
+        recorder.finish(status="failure", steps=5)
     (tmp_path / "run" / "screenshots" / "step_0003.png").unlink()
     summary = export([tmp_path / "run"], tmp_path / "out")
     assert summary.samples == 1 and summary.images == 1
-    assert summary.skipped_steps == {"no_decision": 1, "action_failed": 1, "no_screenshot": 1}
+    assert summary.skipped_steps == {"no_decision": 1, "action_failed": 1, "no_screenshot": 1,
+                                     "not_performed": 1}
     (sample,) = json.loads(summary.data_file.read_text())
     human = sample["conversations"][0]["value"]
     # the failed steps still appear in the history, with the feedback the model got

@@ -208,6 +208,9 @@ def test_reader_rejects_damage_it_cannot_explain(tmp_path: Path) -> None:
         load_trajectory(_write_lines(tmp_path / "middle", [header, "{broken", step, summary]))
     with pytest.raises(TrajectoryError, match="newer than this reader"):
         load_trajectory(_write_lines(tmp_path / "newer", [{**header, "format_version": 99}]))
+    reshaped = {"type": "header", "format_version": 2, "run": {"task": "t"}}  # no task, env
+    with pytest.raises(TrajectoryError, match="newer than this reader"):
+        load_trajectory(_write_lines(tmp_path / "reshaped", [reshaped]))
     with pytest.raises(TrajectoryError, match="first line must be the header"):
         load_trajectory(_write_lines(tmp_path / "headless", [step]))
     with pytest.raises(TrajectoryError, match="unexpected step line"):
@@ -241,3 +244,23 @@ def test_importing_the_package_stays_light() -> None:
             "'mss', 'adbutils') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_reader_reads_what_a_kill_can_leave_behind(tmp_path: Path) -> None:
+    header = {"type": "header", "task": "écrire «bonjour» 你好", "env": "desktop"}
+    step = {"type": "step", "index": 1, "thought": "你好", "observation": {
+        "env": "desktop", "timestamp": 1.0, "width": 10, "height": 10}}
+    only_header = load_trajectory(_write_lines(tmp_path / "header", [header]))
+    assert only_header.steps == [] and only_header.status == "incomplete" and not only_header.torn
+    run = _write_lines(tmp_path / "cut", [header, step])
+    file = run / TRAJECTORY_FILE
+    whole = file.read_bytes()
+    cut = whole + json.dumps({**step, "index": 2}, ensure_ascii=False).encode()[:-10]
+    cut = cut[: cut.rindex("你".encode()) + 1]  # ends inside a 3-byte UTF-8 sequence
+    file.write_bytes(cut)
+    torn = load_trajectory(run)
+    assert torn.torn and [s.index for s in torn.steps] == [1] and torn.steps[0].thought == "你好"
+    assert torn.task == header["task"] and torn.screenshot_path(torn.steps[0]) is None
+    file.write_bytes(b"")
+    with pytest.raises(TrajectoryError, match="empty or headerless"):
+        load_trajectory(run)

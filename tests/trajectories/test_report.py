@@ -83,3 +83,28 @@ def test_drag_scroll_and_long_press_are_drawn(todo_run: Path, browser_env: Calla
     assert facts["status"] == "incomplete"
     raw = env.page.evaluate("Array.from(document.querySelectorAll('details pre'), p => p.textContent)")
     assert "raw 3" in raw
+
+
+def test_model_text_is_shown_as_text_never_run_as_markup(
+        todo_run: Path, browser_env: Callable[..., Any], tmp_path: Path) -> None:
+    source = load_trajectory(todo_run)
+    observation = Observation(image=source.image(source.steps[0]), env="browser",
+                              title="<img src=x onerror=window.__pwned=1>")
+    hostile = "<script>window.__pwned = 1</script>{{steps}}</pre><b id=injected>x</b>"
+    with Recorder(tmp_path / "run", {"task": hostile, "env": "browser"}) as recorder:
+        recorder.record_step(index=1, observation=observation,
+                             decision=Decision(actions=(), raw=hostile, thought=hostile),
+                             outcome=None, error=hostile, feedback=None, timings={})
+        recorder.finish(status="success", answer=hostile, message=hostile, steps=1)
+    path = write_report(tmp_path / "run")
+    env = browser_env(url=path.as_uri())
+    facts = env.page.evaluate("""() => ({
+      pwned: window.__pwned === 1,
+      scripts: document.scripts.length,
+      injected: document.querySelectorAll("#injected, section img[src=x]").length,
+      steps: document.querySelectorAll("section.step").length,
+      text: document.body.textContent,
+    })""")
+    assert not facts["pwned"] and facts["scripts"] == 1 and facts["injected"] == 0
+    assert facts["steps"] == 1  # the answer's "{{steps}}" did not paste the steps again
+    assert facts["text"].count("<script>window.__pwned = 1</script>{{steps}}") >= 4

@@ -13,17 +13,9 @@ Run: ``python benchmarks/bench_env_android.py [--rounds 30]``.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
-import subprocess
 import time
 from typing import Callable
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _time(call: Callable[[], object]) -> float:
@@ -37,21 +29,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args(argv)
 
-    import adbutils
-
     from qwen_gui_agent.actions.models import Click
+    from qwen_gui_agent.envs.adb_server import private_adb_server
     from qwen_gui_agent.envs.adb_simulator import AdbDeviceSimulator
     from qwen_gui_agent.envs.android import AndroidEnv
 
-    port = _free_port()
-    subprocess.run([adbutils.adb_path(), "-P", str(port), "start-server"], check=True,
-                   capture_output=True, timeout=60)
-    client = adbutils.AdbClient(port=port)
-    try:
+    with private_adb_server() as client:
         with AdbDeviceSimulator() as sim:
             sim.connect(client)
             device = client.device(sim.serial)
-            with AndroidEnv(sim.serial, adb_port=port) as env:
+            with AndroidEnv(sim.serial, adb_port=client.port) as env:
                 env.observe()  # warm-up: features, first PNG encode, fonts
                 device.screenshot()
                 pairs = {
@@ -65,8 +52,6 @@ def main(argv: list[str] | None = None) -> None:
                         times[name][0].append(_time(bare))
                         times[name][1].append(_time(wrapped))
             client.disconnect(sim.serial)
-    finally:
-        client.server_kill()
 
     print(f"AndroidEnv vs adbutils through a real adb server + simulator, {args.rounds} rounds")
     print(f"{'operation':<12}{'adbutils ms':>14}{'env ms':>10}{'ratio':>8}")

@@ -38,13 +38,12 @@ import io
 import os
 import re
 import shlex
-import socket
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from qwen_gui_agent.envs import android_input as ai
+from qwen_gui_agent.envs.adb_server import answers, start_adb_server
 from qwen_gui_agent.envs.base import Observation
 from qwen_gui_agent.envs.common import BaseEnv
 from qwen_gui_agent.envs.errors import ActionError, EnvError, UnsupportedAction
@@ -121,18 +120,12 @@ class AndroidEnv(BaseEnv):
     # -- set-up ----------------------------------------------------------------------
     def _ensure_server(self, host: str, port: int) -> bool:
         """Start an adb server if none answers; True when this env started it."""
-        with socket.socket() as probe:
-            probe.settimeout(1)
-            if probe.connect_ex((host, port)) == 0:
-                return False
+        if answers(host, port):
+            return False
         if host not in ("127.0.0.1", "localhost"):
             raise EnvError(f"no adb server answers at {host}:{port}; start one there with "
                            f"`adb -P {port} start-server` or check adb_host/adb_port")
-        try:
-            subprocess.run([self._adbutils.adb_path(), "-P", str(port), "start-server"],
-                           check=True, capture_output=True, timeout=30)
-        except (OSError, subprocess.SubprocessError) as error:
-            raise EnvError(f"could not start an adb server on port {port}: {error}") from error
+        start_adb_server(port)
         return True
 
     def _choose(self, serial: str | None) -> str:

@@ -14,8 +14,6 @@ The same as: qwen-agent run "..." --env android --serial SERIAL
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
 from contextlib import ExitStack
 
 from _common import add_model_options, make_policy, run_task
@@ -23,19 +21,6 @@ from _common import add_model_options, make_policy, run_task
 from qwen_gui_agent import make_env
 
 TASK = "Type 'hello' into the text field of the demo app."
-
-
-def private_adb_server(stack: ExitStack) -> int:
-    """Start adb's own server on a free port (leaving yours on 5037 alone); return the port."""
-    import adbutils
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    adb = adbutils.adb_path()
-    subprocess.run([adb, "-P", str(port), "start-server"], check=True, capture_output=True, timeout=60)
-    stack.callback(subprocess.run, [adb, "-P", str(port), "kill-server"], capture_output=True, timeout=60)
-    return port
 
 
 def main() -> int:
@@ -47,13 +32,13 @@ def main() -> int:
     with ExitStack() as stack:
         options: dict[str, object] = {"serial": args.serial}
         if args.serial is None:
-            import adbutils
-
+            from qwen_gui_agent.envs.adb_server import private_adb_server
             from qwen_gui_agent.envs.adb_simulator import AdbDeviceSimulator
 
-            port = private_adb_server(stack)
+            # adb's own server on a free port, so yours on 5037 and its devices stay alone
+            client = stack.enter_context(private_adb_server())
             sim = stack.enter_context(AdbDeviceSimulator(width=1080, height=2400))
-            options = {"serial": sim.connect(adbutils.AdbClient(port=port)), "adb_port": port}
+            options = {"serial": sim.connect(client), "adb_port": client.port}
         env = stack.enter_context(make_env("android", **options))
         return run_task(env, policy, TASK, args)
 

@@ -13,7 +13,6 @@ import os
 import pty
 import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import pytest
 from fixtures.browser import PageServer
+from fixtures.ports import closed_port
 from fixtures.models import script_texts
 
 from qwen_gui_agent.actions import Click, Terminate, TypeText, Wait
@@ -170,14 +170,8 @@ def test_terminate_failure_exits_1(record: bool, page_server: PageServer, chat_s
         assert not (tmp_path / "runs").exists() and "trajectory:" not in done.stdout
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_an_unreachable_start_page_is_an_error(chat_server: Any, tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}/"
+    url = f"http://127.0.0.1:{closed_port()}/"
     done = qwen_agent("run", TASK, "--env", "browser", "--url", url, "--endpoint", chat_server.base_url,
                       "--model", "tiny", "--json", cwd=tmp_path)
     assert done.returncode == EXIT["error"]
@@ -191,7 +185,7 @@ def test_an_unreachable_start_page_is_an_error(chat_server: Any, tmp_path: Path)
 
 def test_an_unreachable_model_server_ends_the_run_as_error(page_server: PageServer, tmp_path: Path) -> None:
     done = qwen_agent("run", TASK, "--env", "browser", "--url", page_server.url("form.html"),
-                      "--endpoint", f"http://127.0.0.1:{_closed_port()}", "--model", "tiny",
+                      "--endpoint", f"http://127.0.0.1:{closed_port()}", "--model", "tiny",
                       "--record", str(tmp_path / "runs"), cwd=tmp_path)
     assert done.returncode == EXIT["error"], done.stdout
     assert re.search(r"^ERROR: error after 1 step\(s\)", done.stdout, re.M)

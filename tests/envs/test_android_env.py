@@ -6,6 +6,7 @@ import socket
 import threading
 
 import pytest
+from fixtures.ports import closed_port
 
 from qwen_gui_agent.actions.models import (
     Click, Drag, Key, LongPress, Move, Navigate, OpenApp, Scroll, SystemButton, TypeText, Wait,
@@ -279,9 +280,7 @@ def test_several_devices_need_a_serial(adb_server, make_adb_simulator, monkeypat
 def test_env_started_server_is_gone_after_close(make_adb_simulator):
     """With no adb server running, the env starts one and close() kills it."""
     sim = make_adb_simulator()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = closed_port()  # no adb server there yet
     env = make_env("android", serial=sim.serial, adb_port=port)
     assert env.observe().image.size == (1080, 2400)
     env.close()

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import pytest
+from fixtures.ports import closed_port
 
 from qwen_gui_agent.actions.models import (
     Click, Drag, Key, LongPress, Move, Navigate, OpenApp, Scroll, SystemButton, TypeText, Wait,
@@ -221,11 +222,7 @@ def test_navigate_without_scheme_to_loopback(probe: BrowserEnv, page_server: Any
 
 
 def test_navigation_error_is_an_action_error(probe: BrowserEnv, page_server: Any) -> None:
-    import socket
-
-    with socket.socket() as sock:  # a port that is surely closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = closed_port()
     with pytest.raises(ActionError, match=r"could not open http://127\.0\.0\.1:\d+/x: net::ERR_CONNECTION_REFUSED"):
         probe.execute(Navigate(url=f"http://127.0.0.1:{port}/x"))
     assert probe.observe().title is not None  # the env is still usable

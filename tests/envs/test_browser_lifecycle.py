@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.ports import closed_port
 
 from qwen_gui_agent.actions.models import Click, Navigate, SystemButton
 from qwen_gui_agent.envs import EnvError, make_env
@@ -76,12 +77,9 @@ def test_crashed_page_is_an_env_error(browser_env: Any) -> None:
 
 
 def test_bad_start_url_fails_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
-    import socket
     import tempfile
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = closed_port()
     made: list[Path] = []
     real_mkdtemp = tempfile.mkdtemp
 

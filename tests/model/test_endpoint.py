@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import json
-import socket
 
 import pytest
+from fixtures.ports import closed_port
 from PIL import Image
 
 from qwen_gui_agent.actions import Click, Frame, SystemButton, parse_response
@@ -164,9 +164,7 @@ def test_timeout_is_typed(chat_server) -> None:
 
 
 def test_unreachable_server_is_retried_then_unavailable() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = closed_port()
     policy = OpenAIPolicy(f"http://127.0.0.1:{port}", "m", max_retries=1, backoff=0.01)
     with pytest.raises(EndpointUnavailable, match="2 attempt"):
         policy.decide("t", _obs(300, 300), [])

@@ -7,8 +7,9 @@ resolved lazily on first access.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from qwen_gui_agent._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -27,10 +28,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from qwen_gui_agent.trajectories import load_trajectory
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'qwen_gui_agent' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY_EXPORTS)

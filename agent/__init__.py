@@ -5,8 +5,9 @@ Names resolve lazily so ``import qwen_gui_agent.agent`` stays cheap.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from qwen_gui_agent._lazy import lazy_getattr
 
 _LAZY_EXPORTS = {
     "Agent": "qwen_gui_agent.agent.loop",
@@ -34,10 +35,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from qwen_gui_agent.agent.stuck import StuckDetector
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'qwen_gui_agent.agent' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY_EXPORTS)

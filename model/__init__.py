@@ -8,9 +8,9 @@ package does not import torch or transformers.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from qwen_gui_agent._lazy import lazy_getattr
 from qwen_gui_agent.model.policy import Decision, HistoryEntry, Policy
 
 if TYPE_CHECKING:
@@ -27,7 +27,4 @@ _LAZY = {
 __all__ = ["Decision", "HistoryEntry", "OpenAIPolicy", "Policy", "QwenPolicy", "build_tiny_model"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -1,5 +1,5 @@
 """`python -m qwen_gui_agent` is the `qwen-agent` command."""
 
-from qwen_gui_agent.agent.cli import main
+from qwen_gui_agent.cli import main
 
 raise SystemExit(main())

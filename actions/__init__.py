@@ -3,15 +3,29 @@
 Nothing here imports torch or any env backend.
 """
 
-from qwen_gui_agent.actions.errors import ParseError
-from qwen_gui_agent.actions.frame import CoordinateError, Frame, smart_resize
+from qwen_gui_agent.actions.frame import Frame, smart_resize
 from qwen_gui_agent.actions.models import (
-    Action, Answer, Click, Drag, Key, LongPress, Move, Navigate, OpenApp,
-    Scroll, SystemButton, Terminate, TypeText, Wait, action_to_dict, parse_action,
+    Action,
+    Answer,
+    Click,
+    Drag,
+    Key,
+    LongPress,
+    Move,
+    Navigate,
+    OpenApp,
+    Scroll,
+    SystemButton,
+    Terminate,
+    TypeText,
+    Wait,
+    action_to_dict,
+    parse_action,
 )
 from qwen_gui_agent.actions.parser import Response, parse_response
 from qwen_gui_agent.actions.tools import system_prompt, tool_name_for, tool_schema
 from qwen_gui_agent.actions.translate import action_to_call, call_to_actions
+from qwen_gui_agent.errors import CoordinateError, ParseError
 
 __all__ = [
     "Action", "Answer", "Click", "CoordinateError", "Drag", "Frame", "Key",

@@ -10,15 +10,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from qwen_gui_agent.errors import CoordinateError, UsageError
+
 IMAGE_FACTOR = 28
 """Patch size (14) times the spatial merge size (2): each side is a multiple of it."""
 MIN_PIXELS = 4 * 28 * 28
 MAX_PIXELS = 16384 * 28 * 28
 MAX_ASPECT_RATIO = 200
 
-
-class CoordinateError(ValueError):
-    """A point lies outside the image it is supposed to be in."""
 
 
 def smart_resize(
@@ -36,9 +35,9 @@ def smart_resize(
     with ``floor`` or up with ``ceil``, still in multiples of ``factor``.
     """
     if height <= 0 or width <= 0:
-        raise ValueError(f"image size must be positive, got {width}x{height}")
+        raise UsageError(f"image size must be positive, got {width}x{height}")
     if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
-        raise ValueError(
+        raise UsageError(
             f"absolute aspect ratio must be smaller than {MAX_ASPECT_RATIO}, "
             f"got {max(height, width) / min(height, width)}"
         )

@@ -16,6 +16,8 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from qwen_gui_agent.errors import DataError
+
 _CLOSERS = {"{": "}", "[": "]"}
 MAX_DEPTH = 16
 """Deeper values are not tool calls; skipping them keeps degenerate output linear."""
@@ -73,7 +75,7 @@ def loads_object(source: str) -> dict[str, Any]:
                 continue
             if isinstance(value, dict) and all(isinstance(k, str) for k in value):
                 return value
-    raise ValueError("not a JSON object")
+    raise DataError("not a JSON object")
 
 
 def _ascii_punctuation(source: str) -> str:

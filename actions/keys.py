@@ -21,7 +21,7 @@ Vocabulary (lower case):
 
 from __future__ import annotations
 
-from qwen_gui_agent.actions.errors import brief
+from qwen_gui_agent.errors import UsageError, brief
 
 MODIFIERS = ("ctrl", "alt", "shift", "super")
 
@@ -85,10 +85,10 @@ def normalize_key(name: str) -> str:
     aliases above. A single character is a key of its own.
     """
     if not isinstance(name, str) or name == "":
-        raise ValueError("a key name must be a non-empty string")
+        raise UsageError("a key name must be a non-empty string")
     if len(name) == 1:
         if not name.isprintable():
-            raise ValueError(f"key {brief(name)} is not a printable character")
+            raise UsageError(f"key {brief(name)} is not a printable character")
         return "space" if name == " " else name.lower()
     key = "_".join(name.lower().split()).replace("-", "_")  # "Page Down", "page-down"
     for prefix in ("keycode_", "key."):
@@ -97,7 +97,7 @@ def normalize_key(name: str) -> str:
     key = ALIASES.get(key, key)
     if key in KEY_NAMES or len(key) == 1:
         return key
-    raise ValueError(
+    raise UsageError(
         f"unknown key {brief(name)}; use a single character or one of: "
         + ", ".join(sorted(KEY_NAMES))
     )

@@ -27,14 +27,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from qwen_gui_agent.actions.errors import ParseError
 from qwen_gui_agent.actions.frame import Frame
 from qwen_gui_agent.actions.jsonish import iter_objects, loads_object
 from qwen_gui_agent.actions.models import Action
 from qwen_gui_agent.actions.tools import TOOL_NAMES, TOOLS
 from qwen_gui_agent.actions.translate import (
-    ACTION_NAMES, Point, call_to_actions, normalize_action_name, pointer_after,
+    ACTION_NAMES,
+    Point,
+    call_to_actions,
+    normalize_action_name,
+    pointer_after,
 )
+from qwen_gui_agent.errors import ParseError, UsageError
 
 _SPECIAL_TOKEN = re.compile(r"<\|[a-z_]{1,30}\|>")
 _OPEN_TAG = re.compile(r"<tool_call>", re.IGNORECASE)
@@ -77,7 +81,7 @@ def parse_response(
     ``left_click_drag`` starts there. Raises :class:`ParseError`.
     """
     if tool_name is not None and tool_name not in TOOL_NAMES:
-        raise ValueError(f"unknown tool {tool_name!r}; expected one of {', '.join(TOOL_NAMES)}")
+        raise UsageError(f"unknown tool {tool_name!r}; expected one of {', '.join(TOOL_NAMES)}")
     try:
         return _parse(text, frame, tool_name, pointer)
     except ParseError as exc:
@@ -86,7 +90,7 @@ def parse_response(
 
 def _parse(text: str, frame: Frame, tool_name: str | None, pointer: Point | None) -> Response:
     if not isinstance(text, str):
-        raise TypeError(f"model output must be str, got {type(text).__name__}")
+        raise UsageError(f"model output must be str, got {type(text).__name__}")
     cleaned = _SPECIAL_TOKEN.sub("", text)
     if not cleaned.strip():
         raise ParseError("The output was empty. " + _hint(tool_name))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from qwen_gui_agent.actions.frame import Frame
+from qwen_gui_agent.errors import UsageError
 
 ToolName = Literal["computer_use", "mobile_use"]
 TOOL_NAMES: tuple[str, ...] = ("computer_use", "mobile_use")
@@ -232,7 +233,7 @@ def tool_name_for(env_kind: str) -> ToolName:
         return "computer_use"
     if env_kind == "android":
         return "mobile_use"
-    raise ValueError(f"unknown env kind {env_kind!r}; expected desktop, browser or android")
+    raise UsageError(f"unknown env kind {env_kind!r}; expected desktop, browser or android")
 
 
 def get_tool(tool_name: str) -> Tool:
@@ -240,7 +241,7 @@ def get_tool(tool_name: str) -> Tool:
     try:
         return TOOLS[tool_name]
     except KeyError:
-        raise ValueError(
+        raise UsageError(
             f"unknown tool {tool_name!r}; expected one of {', '.join(TOOL_NAMES)}"
         ) from None
 
@@ -281,7 +282,7 @@ def _pick_extensions(tool: Tool, names: Iterable[str]) -> tuple[ToolAction, ...]
     wanted = set(names)
     unknown = wanted - {action.name for action in tool.extensions}
     if unknown:
-        raise ValueError(
+        raise UsageError(
             f"{tool.name} has no extension action {', '.join(map(repr, sorted(unknown)))}; "
             f"available: {', '.join(action.name for action in tool.extensions)}"
         )

@@ -49,15 +49,27 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from qwen_gui_agent.actions.errors import ParseError, brief
 from qwen_gui_agent.actions.frame import Frame
 from qwen_gui_agent.actions.jsonish import loads_object
 from qwen_gui_agent.actions.keys import split_combo
 from qwen_gui_agent.actions.models import (
-    Action, Answer, Click, Drag, Key, LongPress, Move, Navigate, OpenApp, Scroll,
-    SystemButton, Terminate, TypeText, Wait,
+    Action,
+    Answer,
+    Click,
+    Drag,
+    Key,
+    LongPress,
+    Move,
+    Navigate,
+    OpenApp,
+    Scroll,
+    SystemButton,
+    Terminate,
+    TypeText,
+    Wait,
 )
 from qwen_gui_agent.actions.tools import TOOL_NAMES, get_tool
+from qwen_gui_agent.errors import ParseError, UsageError, brief
 
 Point = tuple[int, int]
 
@@ -372,7 +384,7 @@ def action_to_call(action: Action, frame: Frame, tool_name: str) -> dict[str, An
                  ("middle", 1): "middle_click"}
         name = names.get((action.button, action.count))
         if name is None:
-            raise ValueError(f"no tool call clicks {action.button} {action.count} times")
+            raise UsageError(f"no tool call clicks {action.button} {action.count} times")
         args = {"action": name, "coordinate": at(action.x, action.y)}
     elif isinstance(action, LongPress):
         args = {"action": "long_press", "coordinate": at(action.x, action.y),
@@ -387,7 +399,7 @@ def action_to_call(action: Action, frame: Frame, tool_name: str) -> dict[str, An
             args["time"] = action.duration
     elif isinstance(action, Scroll):
         if action.dx and action.dy:
-            raise ValueError("a scroll on both axes has no single call; split it in two")
+            raise UsageError("a scroll on both axes has no single call; split it in two")
         args = ({"action": "scroll", "pixels": -action.dy} if action.dy else
                 {"action": "hscroll", "pixels": action.dx})
         if action.x is not None and action.y is not None:
@@ -410,6 +422,6 @@ def action_to_call(action: Action, frame: Frame, tool_name: str) -> dict[str, An
     elif isinstance(action, Terminate):
         args = {"action": "terminate", "status": action.status}
     else:
-        raise TypeError(f"not a unified action: {action!r}")
+        raise UsageError(f"not a unified action: {action!r}")
     return {"name": tool.name, "arguments": args}
 

@@ -28,11 +28,12 @@ _LAZY_EXPORTS = {
 __all__ = list(_LAZY_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from qwen_gui_agent.agent.grounding import GroundingError, click, locate, type_into
+    from qwen_gui_agent.agent.grounding import click, locate, type_into
     from qwen_gui_agent.agent.guard import Guard, Rules, Verdict
     from qwen_gui_agent.agent.loop import Agent, RunResult, StepResult
-    from qwen_gui_agent.agent.secrets import SecretError, Secrets
+    from qwen_gui_agent.agent.secrets import Secrets
     from qwen_gui_agent.agent.stuck import StuckDetector
+    from qwen_gui_agent.errors import GroundingError, SecretError
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY_EXPORTS)

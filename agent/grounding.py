@@ -19,21 +19,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qwen_gui_agent.actions.models import Click, TypeText
+from qwen_gui_agent.errors import GroundingError, UsageError
 
 if TYPE_CHECKING:
-    from qwen_gui_agent.envs.base import Env, Observation
-    from qwen_gui_agent.model.policy import Decision, Policy
+    from qwen_gui_agent.actions.observation import Observation
+    from qwen_gui_agent.envs.base import Env
+    from qwen_gui_agent.model.policy import Policy
 
 INSTRUCTION = "Click on {description}."
 """The task sent to the model; a click request is what GUI models are trained to ground."""
 
-
-class GroundingError(ValueError):
-    """The model answered, but not with a point on the screen."""
-
-    def __init__(self, message: str, decision: Decision) -> None:
-        super().__init__(message)
-        self.decision = decision
 
 
 def locate(
@@ -50,7 +45,7 @@ def locate(
     fresh one is observed.
     """
     if not description.strip():
-        raise ValueError("the description is empty")
+        raise UsageError("the description is empty")
     if observation is None:
         observation = env.observe()
     decision = policy.decide(instruction.format(description=description), observation, ())

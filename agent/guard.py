@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Literal, Optional
 
 from qwen_gui_agent.actions.models import ACTION_BY_TYPE
+from qwen_gui_agent.errors import UsageError
 
 if TYPE_CHECKING:
+    from qwen_gui_agent.actions.decision import Decision
     from qwen_gui_agent.actions.models import Action
-    from qwen_gui_agent.model.policy import Decision
 
 GuardMode = Literal["never", "always", "sensitive"]
 GUARD_MODES: tuple[str, ...] = ("never", "always", "sensitive")
@@ -57,7 +58,7 @@ class Rules:
         unknown = set(self.ask_types) | set(self.deny_types)
         unknown -= set(ACTION_BY_TYPE)
         if unknown:
-            raise ValueError(f"unknown action type(s) {', '.join(sorted(unknown))}; "
+            raise UsageError(f"unknown action type(s) {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(ACTION_BY_TYPE)}")
         object.__setattr__(self, "_ask_re", _word_pattern(self.ask_words))
         object.__setattr__(self, "_deny_re", _word_pattern(self.deny_words))
@@ -118,9 +119,9 @@ class Guard:
         rules: Rules | None = None,
     ) -> None:
         if mode not in GUARD_MODES:
-            raise ValueError(f"unknown guard mode {mode!r}; choose one of {', '.join(GUARD_MODES)}")
+            raise UsageError(f"unknown guard mode {mode!r}; choose one of {', '.join(GUARD_MODES)}")
         if mode != "never" and ask is None:
-            raise ValueError(f"guard mode {mode!r} needs an ask function (action, decision) -> bool")
+            raise UsageError(f"guard mode {mode!r} needs an ask function (action, decision) -> bool")
         self.mode: GuardMode = mode
         self.ask = ask
         self.rules = rules or Rules()

@@ -28,22 +28,23 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, get_args
+from typing import TYPE_CHECKING, Any, Callable, Literal, get_args
 
-from qwen_gui_agent.actions.errors import ParseError
+from qwen_gui_agent.actions.decision import HistoryEntry
 from qwen_gui_agent.actions.models import FINAL_ACTIONS, Answer, Terminate
+from qwen_gui_agent.actions.observation import Outcome
 from qwen_gui_agent.actions.tools import tool_name_for
 from qwen_gui_agent.agent.guard import Guard, Verdict
-from qwen_gui_agent.agent.secrets import Secrets
+from qwen_gui_agent.agent.secrets import SecretEnv, Secrets
 from qwen_gui_agent.agent.stuck import StuckDetector
-from qwen_gui_agent.envs.base import Outcome
-from qwen_gui_agent.envs.errors import ActionError, EnvError
-from qwen_gui_agent.model.policy import HistoryEntry
+from qwen_gui_agent.errors import ActionError, EnvError, ParseError, UsageError
 
 if TYPE_CHECKING:
+    from qwen_gui_agent.actions.decision import Decision
     from qwen_gui_agent.actions.models import Action
-    from qwen_gui_agent.envs.base import Env, Observation
-    from qwen_gui_agent.model.policy import Decision, Policy
+    from qwen_gui_agent.actions.observation import Observation
+    from qwen_gui_agent.envs.base import Env
+    from qwen_gui_agent.model.policy import Policy
     from qwen_gui_agent.trajectories.recorder import Recorder
 
 RunStatus = Literal["success", "failure", "max_steps", "stuck", "error", "interrupted"]
@@ -151,26 +152,28 @@ class Agent:
         header: dict[str, Any] | None = None,
     ) -> None:
         if not callable(getattr(policy, "decide", None)):
-            raise TypeError(f"policy must have a decide(task, observation, history) method, "
+            raise UsageError(f"policy must have a decide(task, observation, history) method, "
                             f"got {type(policy).__name__}")
         for method in ("observe", "execute"):
             if not callable(getattr(env, method, None)):
-                raise TypeError(f"env must have an {method}() method (see envs.base.Env), "
+                raise UsageError(f"env must have an {method}() method (see envs.base.Env), "
                                 f"got {type(env).__name__}")
         if max_steps < 1:
-            raise ValueError("max_steps must be at least 1")
+            raise UsageError("max_steps must be at least 1")
         if max_consecutive_errors < 1:
-            raise ValueError("max_consecutive_errors must be at least 1")
+            raise UsageError("max_consecutive_errors must be at least 1")
         if history_images is None:
             history_images = int(getattr(policy, "history_images", 0) or 0)
         if history_images < 0:
-            raise ValueError("history_images must be 0 or more")
+            raise UsageError("history_images must be 0 or more")
         self.policy = policy
         self.env = env
         self.max_steps = max_steps
         self.record_dir = Path(record_dir) if record_dir is not None else None
         self.guard = guard if guard is not None else Guard()
         self.secrets = secrets if secrets is not None else Secrets()
+        self._env = SecretEnv(env, self.secrets) if self.secrets else env
+        """What the loop acts on: ``env`` behind the secrets wrapper when there are secrets."""
         self.settle = settle
         self.dry_run = dry_run
         self.on_step = on_step
@@ -237,9 +240,9 @@ class Agent:
     def start(self, task: str) -> None:
         """Begin a new run of ``task`` (opening its trajectory when recording)."""
         if self._task is not None and self._result is None:
-            raise RuntimeError("a run is in progress; finish() it before starting another")
+            raise UsageError("a run is in progress; finish() it before starting another")
         if not task or not task.strip():
-            raise ValueError("the task is empty")
+            raise UsageError("the task is empty")
         self._task = task
         task_text = self.secrets.redact(task)
         note = self.secrets.prompt_note()
@@ -260,9 +263,9 @@ class Agent:
     def step(self) -> StepResult:
         """Perform one step. After it, ``done`` says whether the run ended (``step.status``)."""
         if self._task is None:
-            raise RuntimeError("call start(task) before step()")
+            raise UsageError("call start(task) before step()")
         if self._result is not None:
-            raise RuntimeError(f"the run has ended ({self._result.status}); start() a new one")
+            raise UsageError(f"the run has ended ({self._result.status}); start() a new one")
         step = StepResult(index=len(self._steps) + 1)
         started = time.perf_counter()
         try:
@@ -292,7 +295,7 @@ class Agent:
         Calling it after the run has ended returns the existing result.
         """
         if self._task is None:
-            raise RuntimeError("no run was started")
+            raise UsageError("no run was started")
         if self._result is None:
             self._finish(status, message or f"ended by the caller ({status})", answer)
         assert self._result is not None
@@ -304,7 +307,7 @@ class Agent:
         timings = step.timings
         clock = time.perf_counter()
         try:
-            observation = self.env.observe(settle=self.settle)
+            observation = self._env.observe(settle=self.settle)
         except EnvError as exc:
             self._stop(step, "error", f"the env failed while observing: {exc}")
             return
@@ -367,9 +370,9 @@ class Agent:
                 continue
             clock = time.perf_counter()
             try:
-                outcome = self.env.execute(self.secrets.expand_action(action))
+                outcome = self._env.execute(action)
             except ActionError as exc:
-                step.error = self.secrets.redact(str(exc))
+                step.error = str(exc)
                 step.feedback = f"The action failed: {step.error}"
                 return
             except EnvError as exc:
@@ -378,9 +381,7 @@ class Agent:
             finally:
                 timings["execute"] += time.perf_counter() - clock
             step.executed = True
-            step.outcomes.append(
-                Outcome(outcome.duration_s, self.secrets.redact_data(outcome.info))
-            )
+            step.outcomes.append(outcome)
 
     def _final(self, step: StepResult, action: Answer | Terminate) -> None:
         if isinstance(action, Answer):
@@ -417,7 +418,7 @@ class Agent:
             index=step.index,
             observation=step.observation,
             decision=step.decision,
-            outcome=_merge_outcomes(step.outcomes),
+            outcome=Outcome.merged(step.outcomes),
             error=step.error,
             feedback=step.feedback,
             timings=step.timings,
@@ -517,18 +518,6 @@ def _policy_info(policy: Policy) -> dict[str, Any]:
             continue
         info[name] = list(value) if isinstance(value, tuple) else value
     return info
-
-
-def _merge_outcomes(outcomes: Sequence[Outcome]) -> Outcome | None:
-    """One Outcome for the trajectory: the single one, or the sum with each action's info."""
-    if not outcomes:
-        return None
-    if len(outcomes) == 1:
-        return outcomes[0]
-    return Outcome(
-        duration_s=sum(o.duration_s for o in outcomes),
-        info={"actions": [o.info for o in outcomes]},
-    )
 
 
 def _step_extra(step: StepResult) -> dict[str, Any]:

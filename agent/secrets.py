@@ -1,10 +1,13 @@
 """Secrets: the model sees ``{NAME}``, the env receives the value, nothing writes it.
 
-A task such as ``"log in with password {PASSWORD}"`` reaches the model as is;
-when the model types ``{PASSWORD}`` the agent swaps in the real value just
-before ``env.execute`` and never anywhere else. Everything the agent writes
-(trajectories, messages, callbacks) goes through :meth:`Secrets.redact`, which
-turns any stray occurrence of a value back into its placeholder.
+A task such as ``"log in with password {PASSWORD}"`` reaches the model as is.
+:class:`SecretEnv`, the one place values and placeholders meet, wraps the env
+of a run or a replay: when the model types ``{PASSWORD}`` it swaps in the real
+value just before the backend acts, and whatever the env reports back (URLs,
+titles, outcome facts, error messages) has the values turned back into
+placeholders before the loop, the model or the disk sees it. Everything else
+the agent writes (trajectories, messages, callbacks) goes through
+:meth:`Secrets.redact` too.
 
 Screenshots are pixels and cannot be redacted: type secrets into fields that
 mask their input (password fields) if the screenshots must stay clean.
@@ -12,13 +15,19 @@ mask their input (password fields) if the screenshots must stay clean.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from urllib.parse import quote, quote_plus
 
+from qwen_gui_agent.envs.base import EnvWrapper
+from qwen_gui_agent.errors import ActionError, EnvError, SecretError
+
 if TYPE_CHECKING:
     from qwen_gui_agent.actions.models import Action
+    from qwen_gui_agent.actions.observation import Observation, Outcome
+    from qwen_gui_agent.envs.base import Env
 
 ENV_PREFIX = "QWEN_AGENT_SECRET_"
 """``QWEN_AGENT_SECRET_PASSWORD=hunter2`` in the environment defines ``{PASSWORD}``."""
@@ -30,9 +39,6 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _EXPANDED_FIELDS = {"type": "text", "navigate": "url"}
 """Action type -> the field in which placeholders are replaced by values."""
 
-
-class SecretError(ValueError):
-    """A secret definition is malformed (bad name, too short a value, no ``=``)."""
 
 
 class Secrets:
@@ -146,3 +152,35 @@ class Secrets:
             f"Secret values are hidden behind the placeholders {names}: to enter one, "
             "type its placeholder exactly (braces included) and it will be replaced."
         )
+
+
+class SecretEnv(EnvWrapper):
+    """An env that types secret values for their placeholders and reports nothing but placeholders.
+
+    ``execute`` expands ``{NAME}`` in typed text and URLs; the observation's text
+    (URL, title, app, extra facts), an outcome's info and the message of an
+    ``ActionError`` / ``EnvError`` come back redacted.
+    """
+
+    def __init__(self, env: Env, secrets: Secrets) -> None:
+        super().__init__(env)
+        self.secrets = secrets
+
+    def observe(self, settle: bool = False) -> Observation:
+        observation = self.env.observe(settle)
+        redact = self.secrets.redact_data
+        return dataclasses.replace(
+            observation, app=redact(observation.app), url=redact(observation.url),
+            title=redact(observation.title), extra=redact(observation.extra),
+        )
+
+    def execute(self, action: Action) -> Outcome:
+        try:
+            outcome = self.env.execute(self.secrets.expand_action(action))
+        except (ActionError, EnvError) as exc:
+            message = self.secrets.redact(str(exc))
+            if message == str(exc):
+                raise
+            exc.args = (message,)
+            raise
+        return dataclasses.replace(outcome, info=self.secrets.redact_data(outcome.info))

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Sequence
 
-from qwen_gui_agent.envs.common import screens_match
+from qwen_gui_agent.envs.screens import screens_match
+from qwen_gui_agent.errors import UsageError
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -55,7 +56,7 @@ class StuckDetector:
 
     def __post_init__(self) -> None:
         if self.limit < 2:
-            raise ValueError("stuck limit must be at least 2 (the number of identical steps)")
+            raise UsageError("stuck limit must be at least 2 (the number of identical steps)")
         self.reset()
 
     def reset(self) -> None:

@@ -30,9 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from qwen_gui_agent.actions.models import Click
-    from qwen_gui_agent.envs.adb_server import private_adb_server
-    from qwen_gui_agent.envs.adb_simulator import AdbDeviceSimulator
-    from qwen_gui_agent.envs.android import AndroidEnv
+    from qwen_gui_agent.envs.android.adb_server import private_adb_server
+    from qwen_gui_agent.envs.android.env import AndroidEnv
+    from qwen_gui_agent.envs.android.simulator import AdbDeviceSimulator
 
     with private_adb_server() as client:
         with AdbDeviceSimulator() as sim:

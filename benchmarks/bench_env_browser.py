@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     from PIL import Image
 
     from qwen_gui_agent.actions.models import Click
-    from qwen_gui_agent.envs.browser import BrowserEnv
+    from qwen_gui_agent.envs.browser.env import BrowserEnv
 
     with BrowserEnv(url=PAGE, viewport=(width, height), device_scale_factor=args.dsf, pause=0) as env:
         page = env.page

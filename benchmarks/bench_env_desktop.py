@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 
 from qwen_gui_agent.actions.models import Click
-from qwen_gui_agent.envs.desktop import DesktopEnv
-from qwen_gui_agent.envs.xvfb import VirtualDisplay
+from qwen_gui_agent.envs.desktop.env import DesktopEnv
+from qwen_gui_agent.envs.desktop.xvfb import VirtualDisplay
 
 WARMUP = 3
 

@@ -44,7 +44,7 @@ class InstantPolicy:
         self.calls = 0
 
     def decide(self, task: str, observation: Any, history: Sequence[Any]) -> Any:
-        from qwen_gui_agent.model.policy import Decision
+        from qwen_gui_agent.actions.decision import Decision
 
         self.calls += self.step
         return Decision(actions=(self.actions[self.calls % 2],), raw="", thought=None)
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     width, height = (int(v) for v in args.viewport.lower().split("x"))
 
     from qwen_gui_agent.agent.loop import Agent
-    from qwen_gui_agent.envs.browser import BrowserEnv
+    from qwen_gui_agent.envs.browser.env import BrowserEnv
 
     with BrowserEnv(viewport=(width, height), pause=0.0) as env, \
             tempfile.TemporaryDirectory(prefix="bench-loop-") as record_root:

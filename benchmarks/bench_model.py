@@ -21,10 +21,10 @@ import torch
 from PIL import Image, ImageDraw
 
 from qwen_gui_agent.actions import Frame
-from qwen_gui_agent.envs.base import Observation
+from qwen_gui_agent.actions.observation import Observation
+from qwen_gui_agent.actions.prompt import build_messages, frame_for
 from qwen_gui_agent.model.forcing import ForcedOutput, tool_call_text
 from qwen_gui_agent.model.local import QwenPolicy
-from qwen_gui_agent.model.prompt import build_messages, frame_for
 from qwen_gui_agent.model.tiny import build_model
 
 

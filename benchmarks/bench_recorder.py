@@ -22,9 +22,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from qwen_gui_agent.actions.decision import Decision
 from qwen_gui_agent.actions.models import Click
-from qwen_gui_agent.envs.base import Observation, Outcome
-from qwen_gui_agent.model.policy import Decision
+from qwen_gui_agent.actions.observation import Observation, Outcome
 from qwen_gui_agent.trajectories import Recorder
 from qwen_gui_agent.trajectories.format import screenshot_name
 

@@ -28,7 +28,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def make_policy(args: argparse.Namespace) -> Policy:
     """The tiny offline model, or whatever ``--model`` / ``--endpoint`` name."""
-    from qwen_gui_agent.agent.factory import build_policy
+    from qwen_gui_agent.model.factory import build_policy
 
     if args.tiny:
         return build_policy(model="tiny", max_pixels=256 * 28 * 28)
@@ -38,7 +38,7 @@ def make_policy(args: argparse.Namespace) -> Policy:
 def run_task(env: Env, policy: Policy, task: str, args: argparse.Namespace) -> int:
     """Run ``task`` with the terminal live view; 0 unless the run itself broke."""
     from qwen_gui_agent import Agent
-    from qwen_gui_agent.agent.live import LiveView
+    from qwen_gui_agent.cli.live import LiveView
 
     view = LiveView()
     agent = Agent(policy, env, max_steps=args.max_steps, record_dir=args.record, on_step=view.step)

@@ -21,8 +21,8 @@ from PIL import Image, ImageChops
 
 from qwen_gui_agent import Agent, make_env
 from qwen_gui_agent.actions import Click, Terminate, TypeText
+from qwen_gui_agent.actions.decision import Decision, HistoryEntry
 from qwen_gui_agent.envs import Observation
-from qwen_gui_agent.model.policy import Decision, HistoryEntry
 
 PAGE = Path(__file__).parent / "pages" / "signup.html"
 FIELD_COLOUR = (0xBB, 0xDE, 0xFB)   # #bbdefb, the name field's background

@@ -17,9 +17,9 @@ from pathlib import Path
 from _common import add_model_options, make_policy
 
 from qwen_gui_agent import make_env
-from qwen_gui_agent.actions.errors import ParseError
 from qwen_gui_agent.agent import GroundingError, click
 from qwen_gui_agent.envs import ActionError
+from qwen_gui_agent.errors import ParseError
 
 PAGE = Path(__file__).parent / "pages" / "signup.html"
 

@@ -1,6 +1,6 @@
 """Let Qwen2.5-VL drive an Android device: by default the adb device simulator.
 
-The simulator (``qwen_gui_agent.envs.adb_simulator``) speaks the adb wire
+The simulator (``qwen_gui_agent.envs.android.simulator``) speaks the adb wire
 protocol, so the real adb server and the real AndroidEnv drive it exactly as a
 phone. Pass ``--serial`` to drive a real device (USB debugging on) instead.
 
@@ -32,8 +32,8 @@ def main() -> int:
     with ExitStack() as stack:
         options: dict[str, object] = {"serial": args.serial}
         if args.serial is None:
-            from qwen_gui_agent.envs.adb_server import private_adb_server
-            from qwen_gui_agent.envs.adb_simulator import AdbDeviceSimulator
+            from qwen_gui_agent.envs.android.adb_server import private_adb_server
+            from qwen_gui_agent.envs.android.simulator import AdbDeviceSimulator
 
             # adb's own server on a free port, so yours on 5037 and its devices stay alone
             client = stack.enter_context(private_adb_server())

@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from _common import add_model_options, make_policy, run_task
 
 from qwen_gui_agent import make_env
-from qwen_gui_agent.envs.xvfb import VirtualDisplay
+from qwen_gui_agent.envs.desktop.xvfb import VirtualDisplay
 
 TASK = "Click the 'Click me!' button in the Tk window."
 

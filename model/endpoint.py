@@ -32,8 +32,14 @@ import urllib.request
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from qwen_gui_agent.model.common import Completion, PromptedPolicy
-from qwen_gui_agent.model.errors import EndpointError, EndpointTimeout, EndpointUnavailable
+from qwen_gui_agent.errors import (
+    DataError,
+    EndpointError,
+    EndpointTimeout,
+    EndpointUnavailable,
+    UsageError,
+)
+from qwen_gui_agent.model.prompted import Completion, PromptedPolicy
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -73,9 +79,9 @@ class OpenAIPolicy(PromptedPolicy):
         super().__init__(min_pixels=min_pixels, max_pixels=max_pixels,
                          history_images=history_images, extensions=extensions)
         if image_format not in ("png", "jpeg"):
-            raise ValueError(f"image_format must be 'png' or 'jpeg', got {image_format!r}")
+            raise UsageError(f"image_format must be 'png' or 'jpeg', got {image_format!r}")
         if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+            raise UsageError(f"max_retries must be >= 0, got {max_retries}")
         root = base_url.rstrip("/")
         self.url = (root if root.endswith("/v1") else root + "/v1") + "/chat/completions"
         self.model = model
@@ -109,7 +115,7 @@ class OpenAIPolicy(PromptedPolicy):
         answered = time.perf_counter()
         try:
             text = message_text(answer["choices"][0]["message"])
-        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        except (KeyError, IndexError, TypeError, AttributeError, DataError) as exc:
             raise EndpointError(
                 f"{self.url} answered without choices[0].message.content ({exc})",
                 body=json.dumps(answer)[:2000],
@@ -178,10 +184,10 @@ def message_text(message: dict[str, Any]) -> str:
     if isinstance(content, list):
         content = "".join(part["text"] for part in content if part.get("type") == "text")
     if content is not None and not isinstance(content, str):
-        raise TypeError(f"content is {type(content).__name__}")
+        raise DataError(f"content is {type(content).__name__}")
     calls = [call["function"] for call in message.get("tool_calls") or []]
     if content is None and not calls:
-        raise TypeError("content is None and there are no tool_calls")
+        raise DataError("content is None and there are no tool_calls")
     blocks = [f"<tool_call>\n{json.dumps(call, ensure_ascii=False)}\n</tool_call>" for call in calls]
     return "\n".join([content or "", *blocks]).strip() if blocks else content
 

@@ -19,9 +19,7 @@ from typing import Any
 import torch
 from transformers import LogitsProcessor
 
-
-class ScriptExhausted(RuntimeError):
-    """``generate`` was called more times than the script has outputs."""
+from qwen_gui_agent.errors import ScriptExhausted, UsageError
 
 
 def tool_call_text(call: dict[str, Any], thought: str | None = None) -> str:
@@ -42,10 +40,10 @@ class ForcedOutput(LogitsProcessor):
                  *, end_token: str = "<|im_end|>") -> None:
         texts = [outputs] if isinstance(outputs, str) else list(outputs)
         if not texts:
-            raise ValueError("ForcedOutput needs at least one output text")
+            raise UsageError("ForcedOutput needs at least one output text")
         end_id = tokenizer.convert_tokens_to_ids(end_token)
         if end_id is None or end_id == tokenizer.unk_token_id:
-            raise ValueError(f"the tokenizer has no {end_token!r} token")
+            raise UsageError(f"the tokenizer has no {end_token!r} token")
         self.texts = texts
         self.plans = [tokenizer.encode(t, add_special_tokens=False) + [end_id] for t in texts]
         self.used = 0

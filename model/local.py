@@ -21,11 +21,11 @@ from typing import Any
 
 import torch
 
-from qwen_gui_agent.model.common import Completion, PromptedPolicy
+from qwen_gui_agent.actions.prompt import images_of
+from qwen_gui_agent.errors import ModelNotFound, ModelOutOfMemory, UsageError
 from qwen_gui_agent.model.defaults import DEFAULT_MODEL, SMALL_MODEL
-from qwen_gui_agent.model.errors import ModelNotFound, ModelOutOfMemory
 from qwen_gui_agent.model.processor import ImageOnlyQwenProcessor, load_processor
-from qwen_gui_agent.model.prompt import images_of
+from qwen_gui_agent.model.prompted import Completion, PromptedPolicy
 
 
 class QwenPolicy(PromptedPolicy):
@@ -70,9 +70,9 @@ class QwenPolicy(PromptedPolicy):
                 self.name, self.device, self.dtype, self.attn_implementation, hub_kwargs))
         else:
             if processor is None:
-                raise ValueError("pass the processor together with an already loaded model")
+                raise UsageError("pass the processor together with an already loaded model")
             if hub_kwargs:
-                raise TypeError(f"hub options {sorted(hub_kwargs)} only apply when loading by name")
+                raise UsageError(f"hub options {sorted(hub_kwargs)} only apply when loading by name")
             self.name = getattr(model, "name_or_path", type(model).__name__)
             self.model = model
             self.device = model.device
@@ -167,7 +167,7 @@ def _resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> tor
     if isinstance(dtype, str) and dtype != "auto":
         resolved = getattr(torch, dtype, None)
         if not isinstance(resolved, torch.dtype):
-            raise ValueError(f"unknown dtype {dtype!r}; use e.g. 'bfloat16' or 'float32'")
+            raise UsageError(f"unknown dtype {dtype!r}; use e.g. 'bfloat16' or 'float32'")
         return resolved
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

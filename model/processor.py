@@ -16,6 +16,8 @@ from typing import Any
 from transformers import AutoTokenizer, Qwen2_5_VLProcessor
 from transformers.utils import is_torchvision_available
 
+from qwen_gui_agent.errors import ModelNotFound
+
 
 class ImageOnlyQwenProcessor(Qwen2_5_VLProcessor):
     """``Qwen2_5_VLProcessor`` minus the video processor (see the module docstring)."""
@@ -28,9 +30,13 @@ class ImageOnlyQwenProcessor(Qwen2_5_VLProcessor):
 def image_processor_class() -> type:
     """The torchvision-backed image processor when torchvision is there, else the PIL one."""
     if is_torchvision_available():
-        from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
+        from transformers.models.qwen2_vl.image_processing_qwen2_vl import (
+            Qwen2VLImageProcessor,
+        )
         return Qwen2VLImageProcessor
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
+        Qwen2VLImageProcessorPil,
+    )
     return Qwen2VLImageProcessorPil
 
 
@@ -72,6 +78,6 @@ def _load_chat_template(source: str, hub_kwargs: dict[str, Any]) -> str:
         if path:
             text = Path(path).read_text(encoding="utf-8")
             return text if name.endswith(".jinja") else json.loads(text)["chat_template"]
-    raise FileNotFoundError(
+    raise ModelNotFound(
         f"{source} has no chat_template.jinja or chat_template.json: not a Qwen2.5-VL checkpoint?"
     )

@@ -22,6 +22,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from qwen_gui_agent.errors import UsageError
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -111,9 +113,20 @@ def _corpus() -> list[str]:
 
 def build_tokenizer(vocab_size: int = 2048) -> PreTrainedTokenizerBase:
     """Train a byte-level BPE with the Qwen2 pre-tokenizer and wrap it as ``Qwen2Tokenizer``."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        trainers,
+    )
     from transformers import AddedToken
-    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX, Qwen2Tokenizer
+    from transformers.models.qwen2.tokenization_qwen2 import (
+        PRETOKENIZE_REGEX,
+        Qwen2Tokenizer,
+    )
 
     bpe = Tokenizer(models.BPE())
     bpe.normalizer = normalizers.NFC()
@@ -146,13 +159,13 @@ def build_config(size: Size, tokenizer: PreTrainedTokenizerBase) -> Any:
     from transformers import Qwen2_5_VLConfig
 
     if size not in _TEXT:
-        raise ValueError(f"size must be one of {sorted(_TEXT)}, got {size!r}")
+        raise UsageError(f"size must be one of {sorted(_TEXT)}, got {size!r}")
     text = dict(_TEXT[size])
     vision = _VISION["tiny" if size == "tiny" else "full"]
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
     vocab = text.pop("vocab_size") or _round_up(len(tokenizer), 64)
     if vocab < len(tokenizer):
-        raise ValueError(f"vocab_size {vocab} is smaller than the tokenizer ({len(tokenizer)})")
+        raise UsageError(f"vocab_size {vocab} is smaller than the tokenizer ({len(tokenizer)})")
     mrope, tie = text.pop("mrope_section"), text.pop("tie")
     return Qwen2_5_VLConfig(
         text_config=dict(
@@ -233,7 +246,7 @@ def cached_tiny_model() -> Path:
     """
     import os
 
-    from qwen_gui_agent import __version__
+    from qwen_gui_agent.version import __version__
 
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     path = cache / "qwen-gui-agent" / f"tiny-{__version__}"

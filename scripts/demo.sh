@@ -11,8 +11,8 @@ PY=${PYTHON:-python3}
 # the offline random-weight model, so the whole pipeline still runs.
 model=$("$PY" - "${QWEN_AGENT_MODEL:-}" <<'PY'
 import sys
-from qwen_gui_agent.agent.doctor import check_model_files
-from qwen_gui_agent.agent.factory import default_model
+from qwen_gui_agent.cli.doctor import check_model_files
+from qwen_gui_agent.model.factory import default_model
 
 model = sys.argv[1] or default_model()
 if not check_model_files(model).ok:

@@ -5,4 +5,5 @@ pytest_plugins = [
     "fixtures.browser",
     "fixtures.android",
     "fixtures.models",
+    "fixtures.recorded_runs",
 ]

@@ -10,7 +10,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "transformers", "pyautogui", "mss", "playwright", "adbutils", "Xlib")
-SUBPACKAGES = ("actions", "envs", "model", "agent", "trajectories")
+SUBPACKAGES = (
+    "actions", "envs", "envs.desktop", "envs.browser", "envs.android", "envs.android.simulator",
+    "model", "agent", "trajectories", "cli",
+)
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
@@ -34,18 +37,18 @@ def test_wheel_installs_exactly_one_top_level_name(tmp_path: Path) -> None:
     assert top_level - metadata == {"qwen_gui_agent"}
     assert len(metadata) == 1
     for sub in SUBPACKAGES:
-        assert f"qwen_gui_agent/{sub}/__init__.py" in names
+        assert f"qwen_gui_agent/{sub.replace('.', '/')}/__init__.py" in names
     assert "qwen_gui_agent/trajectories/report_template.html" in names
     assert not any(name.startswith(("qwen_gui_agent/tests/", "qwen_gui_agent/examples/"))
                    for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "qwen-agent = qwen_gui_agent.agent.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "qwen-agent = qwen_gui_agent.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_importing_every_subpackage_loads_no_heavy_library() -> None:
     imports = "; ".join(f"import qwen_gui_agent.{sub}" for sub in SUBPACKAGES)
     result = _python(
-        f"import sys, qwen_gui_agent; {imports}; import qwen_gui_agent.agent.cli\n"
+        f"import sys, qwen_gui_agent; {imports}; import qwen_gui_agent.cli.parser\n"
         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
     )
     assert result.returncode == 0, result.stderr
@@ -62,7 +65,7 @@ def test_lazy_top_level_names_resolve() -> None:
 
 
 def test_module_and_console_script_are_the_same_command() -> None:
-    from qwen_gui_agent import __version__
+    from qwen_gui_agent.version import __version__
 
     as_module = subprocess.run([sys.executable, "-m", "qwen_gui_agent", "--version"],
                                capture_output=True, text=True, timeout=60)

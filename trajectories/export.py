@@ -1,7 +1,7 @@
 """Recorded runs as supervised fine-tuning data: one sample per usable step.
 
 Each sample is the prompt the model saw at run time, rebuilt by
-:func:`qwen_gui_agent.model.prompt.build_messages` from the run's header and
+:func:`qwen_gui_agent.actions.prompt.build_messages` from the run's header and
 its earlier steps, with the screenshot resized to the model frame, and the
 assistant turn the model should have produced: the thought (if any) followed
 by each tool call in *model* pixels as ``<tool_call>\\n{json}\\n</tool_call>``.
@@ -32,15 +32,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from qwen_gui_agent.errors import ExportError
 from qwen_gui_agent.trajectories.format import TRAJECTORY_FILE, Header, StepRecord
 from qwen_gui_agent.trajectories.reader import Trajectory, load_trajectory
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from qwen_gui_agent.actions.decision import HistoryEntry
     from qwen_gui_agent.actions.frame import Frame
-    from qwen_gui_agent.envs.base import Observation
-    from qwen_gui_agent.model.policy import HistoryEntry
+    from qwen_gui_agent.actions.observation import Observation
 
 ExportFormat = Literal["qwen-vl-finetune", "llamafactory"]
 FORMATS: tuple[str, ...] = ("qwen-vl-finetune", "llamafactory")
@@ -58,9 +59,6 @@ LLAMAFACTORY_DATASET_INFO: dict[str, Any] = {
     },
 }
 
-
-class ExportError(ValueError):
-    """The export cannot be made as asked (unknown format, no runs, bad filters)."""
 
 
 @dataclass
@@ -168,8 +166,8 @@ def _run_dirs(runs: Path | str | Iterable[Path | str]) -> list[Path]:
 def _samples(trajectory: Trajectory, out: Path, written: set[str],
              summary: ExportSummary) -> Iterable[_Sample]:
     """The samples of one run, rebuilding each prompt from the steps before it."""
+    from qwen_gui_agent.actions.prompt import build_messages, images_of
     from qwen_gui_agent.actions.tools import tool_name_for
-    from qwen_gui_agent.model.prompt import build_messages, images_of
 
     header = trajectory.header
     tool = header.tool_name or tool_name_for(header.env)
@@ -230,14 +228,14 @@ def _history_images(header: Header) -> int:
 
 
 def _history_entry(step: StepRecord) -> HistoryEntry:
-    from qwen_gui_agent.model.policy import HistoryEntry
+    from qwen_gui_agent.actions.decision import HistoryEntry
 
     return HistoryEntry(actions=tuple(step.actions), raw=step.raw or "", thought=step.thought,
                         feedback=step.feedback, screen_size=step.screen_size)
 
 
 def _observation(step: StepRecord, image: Image | None) -> Observation:
-    from qwen_gui_agent.envs.base import Observation
+    from qwen_gui_agent.actions.observation import Observation
 
     meta = step.observation
     return Observation(image=image, env=meta.env, timestamp=meta.timestamp,  # type: ignore[arg-type]
@@ -301,7 +299,7 @@ def _prompt_text(step: StepRecord, messages: list[dict[str, Any]]) -> list[dict[
     The rebuilt prompt is the same by construction; the recorded one still wins
     because it also reflects settings a header may lack (e.g. a custom policy's).
     """
-    from qwen_gui_agent.model.prompt import messages_to_json
+    from qwen_gui_agent.actions.prompt import messages_to_json
 
     rebuilt = messages_to_json(messages)
     recorded = step.prompt

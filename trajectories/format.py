@@ -71,9 +71,6 @@ INCOMPLETE = "incomplete"
 """The status of a run whose summary line is missing (the process was killed)."""
 
 
-class TrajectoryError(ValueError):
-    """A trajectory cannot be read: the message names the file and the line."""
-
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="allow")

@@ -9,9 +9,15 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from qwen_gui_agent.errors import TrajectoryError
 from qwen_gui_agent.trajectories.format import (
-    FORMAT_VERSION, INCOMPLETE, LINE_ADAPTER, TRAJECTORY_FILE, Header, StepRecord,
-    Summary, TrajectoryError,
+    FORMAT_VERSION,
+    INCOMPLETE,
+    LINE_ADAPTER,
+    TRAJECTORY_FILE,
+    Header,
+    StepRecord,
+    Summary,
 )
 
 if TYPE_CHECKING:

@@ -22,25 +22,30 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import BaseModel
 
+from qwen_gui_agent.errors import RecorderError
 from qwen_gui_agent.trajectories.format import (
-    FORMAT_VERSION, SCREENSHOT_DIR, TRAJECTORY_FILE, Header, ObservationMeta,
-    OutcomeRecord, StepRecord, Summary, screenshot_name,
+    FORMAT_VERSION,
+    SCREENSHOT_DIR,
+    TRAJECTORY_FILE,
+    Header,
+    ObservationMeta,
+    OutcomeRecord,
+    StepRecord,
+    Summary,
+    screenshot_name,
 )
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from qwen_gui_agent.envs.base import Observation, Outcome
-    from qwen_gui_agent.model.policy import Decision
+    from qwen_gui_agent.actions.decision import Decision
+    from qwen_gui_agent.actions.observation import Observation, Outcome
 
 Redactor = Callable[[str], str]
 
 _STRUCTURAL_KEYS = frozenset({"type", "screenshot", "format_version"})
 """Keys whose values are format vocabulary, never user data: not passed to ``redact``."""
 
-
-class RecorderError(RuntimeError):
-    """The recorder cannot write (closed, finished, or the disk refused a file)."""
 
 
 def new_run_dir(root: Path | str, label: str = "") -> Path:

@@ -19,7 +19,14 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qwen_gui_agent.actions.models import Click, Drag, LongPress, Move, Scroll, action_to_dict
+from qwen_gui_agent.actions.models import (
+    Click,
+    Drag,
+    LongPress,
+    Move,
+    Scroll,
+    action_to_dict,
+)
 from qwen_gui_agent.trajectories.reader import Trajectory, load_trajectory
 
 if TYPE_CHECKING:

@@ -8,7 +8,12 @@ import sys
 
 import pytest
 
-from qwen_gui_agent.actions.jsonish import _JSON_WORDS, MAX_DEPTH, iter_objects, loads_object
+from qwen_gui_agent.actions.jsonish import (
+    _JSON_WORDS,
+    MAX_DEPTH,
+    iter_objects,
+    loads_object,
+)
 
 
 def objects(text: str) -> list[dict]:

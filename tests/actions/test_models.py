@@ -8,8 +8,22 @@ import pytest
 from pydantic import ValidationError
 
 from qwen_gui_agent.actions import (
-    Action, Answer, Click, Drag, Key, LongPress, Move, Navigate, OpenApp, Scroll,
-    SystemButton, Terminate, TypeText, Wait, action_to_dict, parse_action,
+    Action,
+    Answer,
+    Click,
+    Drag,
+    Key,
+    LongPress,
+    Move,
+    Navigate,
+    OpenApp,
+    Scroll,
+    SystemButton,
+    Terminate,
+    TypeText,
+    Wait,
+    action_to_dict,
+    parse_action,
 )
 from qwen_gui_agent.actions.keys import KEY_NAMES, normalize_key, split_combo
 from qwen_gui_agent.actions.models import ACTION_BY_TYPE, FINAL_ACTIONS

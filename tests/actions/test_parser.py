@@ -9,8 +9,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qwen_gui_agent.actions import (
-    Answer, Click, Drag, Frame, Key, Move, Navigate, ParseError, Response, Scroll,
-    SystemButton, Terminate, TypeText, Wait, parse_response,
+    Answer,
+    Click,
+    Drag,
+    Frame,
+    Key,
+    Move,
+    Navigate,
+    ParseError,
+    Response,
+    Scroll,
+    SystemButton,
+    Terminate,
+    TypeText,
+    Wait,
+    parse_response,
 )
 from qwen_gui_agent.actions.translate import ACTION_NAMES
 

@@ -7,8 +7,24 @@ import json
 import pytest
 
 from qwen_gui_agent.actions import (
-    Action, Answer, Click, Drag, Frame, Key, LongPress, Move, Navigate, OpenApp, ParseError,
-    Scroll, SystemButton, Terminate, TypeText, Wait, action_to_call, call_to_actions,
+    Action,
+    Answer,
+    Click,
+    Drag,
+    Frame,
+    Key,
+    LongPress,
+    Move,
+    Navigate,
+    OpenApp,
+    ParseError,
+    Scroll,
+    SystemButton,
+    Terminate,
+    TypeText,
+    Wait,
+    action_to_call,
+    call_to_actions,
     parse_response,
 )
 from qwen_gui_agent.actions.models import ACTION_BY_TYPE

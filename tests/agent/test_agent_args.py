@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from qwen_gui_agent import Agent
+from qwen_gui_agent.errors import UsageError
 
 
 class _Policy:
@@ -25,8 +26,8 @@ class _Env:
 
 
 @pytest.mark.parametrize("policy, env, options, error, words", [
-    (object(), _Env(), {}, TypeError, "decide"),
-    (_Policy(), object(), {}, TypeError, "observe"),
+    (object(), _Env(), {}, UsageError, "decide"),
+    (_Policy(), object(), {}, UsageError, "observe"),
     (_Policy(), _Env(), {"max_steps": 0}, ValueError, "max_steps"),
     (_Policy(), _Env(), {"max_consecutive_errors": 0}, ValueError, "max_consecutive_errors"),
     (_Policy(), _Env(), {"history_images": -1}, ValueError, "history_images"),
@@ -41,9 +42,9 @@ def test_bad_arguments_raise(policy: Any, env: Any, options: dict[str, Any], err
 def test_a_run_needs_a_task_and_steps_need_a_run() -> None:
     agent = Agent(_Policy(), _Env())
     assert agent.done and agent.result is None
-    with pytest.raises(RuntimeError, match="start"):
+    with pytest.raises(UsageError, match="start"):
         agent.step()
-    with pytest.raises(RuntimeError, match="no run"):
+    with pytest.raises(UsageError, match="no run"):
         agent.finish()
     with pytest.raises(ValueError, match="empty"):
         agent.start("  ")

@@ -52,7 +52,7 @@ def test_version(tmp_path: Path) -> None:
 
 
 def test_importing_the_cli_loads_no_heavy_library(tmp_path: Path) -> None:
-    code = ("import sys, qwen_gui_agent.agent.cli; "
+    code = ("import sys, qwen_gui_agent.cli.parser; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'torch', 'transformers', 'playwright', 'pyautogui', 'mss', 'adbutils', 'PIL'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -121,7 +121,7 @@ def test_doctor_strict_fails_on_missing_binaries_and_names_the_fix(tmp_path: Pat
 
 
 def test_doctor_display_ok_on_a_live_x_server(tmp_path: Path) -> None:
-    from qwen_gui_agent.envs.xvfb import VirtualDisplay
+    from qwen_gui_agent.envs.desktop.xvfb import VirtualDisplay
 
     with VirtualDisplay(640, 480) as screen:
         done = _doctor("--env", "desktop", "--json", cwd=tmp_path, env=screen.env)
@@ -157,9 +157,9 @@ def test_live_view_fits_a_narrow_terminal_and_hides_secrets() -> None:
     import io
 
     from qwen_gui_agent.actions import Drag, Key, TypeText
-    from qwen_gui_agent.agent.live import LiveView, describe_action
+    from qwen_gui_agent.actions.decision import Decision
     from qwen_gui_agent.agent.loop import StepResult
-    from qwen_gui_agent.model.policy import Decision
+    from qwen_gui_agent.cli.live import LiveView, describe_action
 
     assert describe_action(Drag(x=1, y=2, to_x=30, to_y=40)) == "drag (1, 2) -> (30, 40)"
     assert describe_action(Key(keys="ctrl+shift+t")) == "key ctrl+shift+t"
@@ -179,9 +179,9 @@ def test_live_view_measures_wide_and_combining_characters_in_terminal_cells() ->
     import io
 
     from qwen_gui_agent.actions import TypeText
-    from qwen_gui_agent.agent.live import LiveView, columns, fit
+    from qwen_gui_agent.actions.decision import Decision
     from qwen_gui_agent.agent.loop import StepResult
-    from qwen_gui_agent.model.policy import Decision
+    from qwen_gui_agent.cli.live import LiveView, columns, fit
 
     assert columns("搜索") == 4 and columns("e\u0301") == 1 and columns("abc") == 3
     assert fit("搜索" * 20, 11) == "搜索搜索..." and columns(fit("搜索" * 20, 11)) <= 11
@@ -195,8 +195,9 @@ def test_live_view_measures_wide_and_combining_characters_in_terminal_cells() ->
 
 
 def test_replay_defaults_to_the_recorded_start_page_and_viewport(tmp_path: Path) -> None:
-    from qwen_gui_agent.agent.cli import build_parser
-    from qwen_gui_agent.agent.commands import _env_options, recorded_browser_options
+    from qwen_gui_agent.cli.common import env_options_from
+    from qwen_gui_agent.cli.parser import build_parser
+    from qwen_gui_agent.cli.replay import recorded_browser_options
     from qwen_gui_agent.trajectories import Recorder, load_trajectory
 
     header = {"task": "t", "env": "browser",
@@ -206,7 +207,7 @@ def test_replay_defaults_to_the_recorded_start_page_and_viewport(tmp_path: Path)
     recorded = recorded_browser_options(load_trajectory(tmp_path / "run"))
     assert recorded == {"url": "http://host/a", "viewport": (800, 600)}
     args = build_parser().parse_args(["replay", "run"])
-    assert _env_options(args, "browser", **recorded)["viewport"] == (800, 600)
+    assert env_options_from(args, "browser", **recorded)["viewport"] == (800, 600)
     args = build_parser().parse_args(["replay", "run", "--viewport", "640x480", "--url", "http://b/"])
-    options = _env_options(args, "browser", **recorded)
+    options = env_options_from(args, "browser", **recorded)
     assert options["viewport"] == (640, 480) and options["url"] == "http://b/"

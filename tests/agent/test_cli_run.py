@@ -20,8 +20,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import pytest
 from fixtures.browser import PageServer
-from fixtures.ports import closed_port
 from fixtures.models import script_texts
+from fixtures.ports import closed_port
 
 from qwen_gui_agent.actions import Click, Terminate, TypeText, Wait
 from qwen_gui_agent.trajectories import load_trajectory

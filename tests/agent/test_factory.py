@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from fixtures.models import SERVED_MODEL
 
-from qwen_gui_agent.agent.factory import build_policy
 from qwen_gui_agent.model.endpoint import OpenAIPolicy
+from qwen_gui_agent.model.factory import build_policy
 
 
 def test_endpoint_without_model_asks_the_server_with_the_api_key(

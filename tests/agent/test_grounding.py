@@ -7,9 +7,9 @@ from typing import Any, Callable
 
 import pytest
 
-from qwen_gui_agent.actions.errors import ParseError
 from qwen_gui_agent.actions.models import Click, Key, Move
 from qwen_gui_agent.agent import GroundingError, click, locate, type_into
+from qwen_gui_agent.errors import ParseError
 
 
 @pytest.mark.parametrize("viewport, scale", [((800, 600), 1.0), ((640, 480), 2.0)])

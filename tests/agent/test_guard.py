@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from qwen_gui_agent.actions.decision import Decision
 from qwen_gui_agent.actions.models import Click, Navigate, OpenApp, Terminate, TypeText
 from qwen_gui_agent.agent.guard import Guard, Rules
-from qwen_gui_agent.model.policy import Decision
 
 
 def _decision(action: Any, thought: str | None = None) -> Decision:

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from qwen_gui_agent import Agent
 from qwen_gui_agent.actions.models import Click, SystemButton, Terminate, TypeText
-from qwen_gui_agent.envs.android import AndroidEnv
+from qwen_gui_agent.envs.android.env import AndroidEnv
 from qwen_gui_agent.trajectories import load_trajectory
 
 

@@ -14,13 +14,19 @@ import pytest
 
 from qwen_gui_agent import Agent, RunResult
 from qwen_gui_agent.actions import Frame
-from qwen_gui_agent.actions.errors import ParseError
 from qwen_gui_agent.actions.models import (
-    Answer, Click, Navigate, OpenApp, Terminate, TypeText, Wait,
+    Answer,
+    Click,
+    Navigate,
+    OpenApp,
+    Terminate,
+    TypeText,
+    Wait,
 )
 from qwen_gui_agent.actions.parser import parse_response
 from qwen_gui_agent.agent import Guard, Rules, Secrets, StepResult
 from qwen_gui_agent.agent.stuck import same_actions
+from qwen_gui_agent.errors import ParseError
 from qwen_gui_agent.trajectories import load_trajectory
 
 SCREEN = (800, 600)

@@ -10,7 +10,8 @@ from fixtures.models import script_texts
 from qwen_gui_agent import Agent
 from qwen_gui_agent.actions.models import Click, Terminate, TypeText
 from qwen_gui_agent.agent.guard import Guard, Rules
-from qwen_gui_agent.trajectories import load_trajectory, replay
+from qwen_gui_agent.agent.replay import replay
+from qwen_gui_agent.trajectories import load_trajectory
 
 SCREEN = (800, 600)
 COUNT_CLICKS = "window.__clicks = 0; document.addEventListener('click', () => window.__clicks++)"

@@ -11,6 +11,7 @@ import pytest
 
 from qwen_gui_agent import Agent
 from qwen_gui_agent.actions.models import Click, Terminate
+from qwen_gui_agent.errors import UsageError
 from qwen_gui_agent.trajectories import load_trajectory
 
 SCREEN = (800, 600)
@@ -87,7 +88,7 @@ def test_step_reraises_ctrl_c_after_finalising_the_run(
     assert trajectory.status == "interrupted"
     assert [s.decided for s in trajectory.steps] == [True, False]  # the cut step is kept too
     assert "interrupted" in trajectory.steps[1].error
-    with pytest.raises(RuntimeError, match="has ended"):
+    with pytest.raises(UsageError, match="has ended"):
         agent.step()
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qwen_gui_agent.actions.models import Click, Navigate, TypeText
-from qwen_gui_agent.agent.secrets import SecretError, Secrets
+from qwen_gui_agent.agent.secrets import Secrets
+from qwen_gui_agent.errors import SecretError
 
 
 def test_from_pairs_keeps_equals_signs_in_values() -> None:

@@ -9,14 +9,36 @@ import pytest
 from fixtures.ports import closed_port
 
 from qwen_gui_agent.actions.models import (
-    Click, Drag, Key, LongPress, Move, Navigate, OpenApp, Scroll, SystemButton, TypeText, Wait,
+    Click,
+    Drag,
+    Key,
+    LongPress,
+    Move,
+    Navigate,
+    OpenApp,
+    Scroll,
+    SystemButton,
+    TypeText,
+    Wait,
 )
-from qwen_gui_agent.envs import ActionError, EnvError, OutOfScreen, UnsupportedAction, make_env
-from qwen_gui_agent.envs.adb_sim_screen import (
-    ADB_KEYBOARD, BUTTON_COLOURS, DEMO_ACTIVITY, HELD_COLOUR, LATIN_IME, LAUNCHER,
-    PRESSED_COLOUR, TAP_MARK,
+from qwen_gui_agent.envs import (
+    ActionError,
+    EnvError,
+    OutOfScreen,
+    UnsupportedAction,
+    make_env,
 )
-from qwen_gui_agent.envs.android import AndroidEnv
+from qwen_gui_agent.envs.android.env import AndroidEnv
+from qwen_gui_agent.envs.android.simulator.screen import (
+    ADB_KEYBOARD,
+    BUTTON_COLOURS,
+    DEMO_ACTIVITY,
+    HELD_COLOUR,
+    LATIN_IME,
+    LAUNCHER,
+    PRESSED_COLOUR,
+    TAP_MARK,
+)
 
 NASTY = "a b&c;d'e\"f%g$(h)|i*j\\k`l`~m<n>o%sp %"
 

@@ -5,15 +5,24 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
-from qwen_gui_agent.envs.adb_sim_commands import decode_input_text
-from qwen_gui_agent.envs.adb_sim_shell import Shell
-from qwen_gui_agent.envs.android_input import (
-    DisplayState, extract_png, input_text_arguments, keycode, parse_foreground, parse_rotation,
-    parse_wm_size, resolve_app, type_commands,
+from qwen_gui_agent.envs.android.input import (
+    DisplayState,
+    extract_png,
+    input_text_arguments,
+    keycode,
+    parse_foreground,
+    parse_rotation,
+    parse_wm_size,
+    resolve_app,
+    type_commands,
 )
+from qwen_gui_agent.envs.android.simulator.commands import decode_input_text
+from qwen_gui_agent.envs.android.simulator.shell import Shell
+from qwen_gui_agent.errors import ActionError
 
 printable_ascii = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1)
 
@@ -54,7 +63,7 @@ def test_keycodes():
     assert keycode("backspace") == "KEYCODE_DEL"
     assert keycode("home") == "KEYCODE_HOME"
     assert keycode("volume_up") == "KEYCODE_VOLUME_UP"
-    with pytest.raises(ValueError, match="type"):
+    with pytest.raises(ActionError, match="type"):
         keycode("é")
 
 
@@ -180,7 +189,7 @@ def test_resolve_app():
     assert resolve_app("Play Store", packages) == "com.android.vending"
     assert resolve_app("firefox", packages) == "org.mozilla.firefox"
     assert resolve_app("My Notes", packages, {"my notes": "com.other.notes"}) == "com.other.notes"
-    with pytest.raises(LookupError, match="com.example.notes, com.other.notes"):
+    with pytest.raises(ActionError, match="com.example.notes, com.other.notes"):
         resolve_app("Notes", packages)
-    with pytest.raises(LookupError, match="pm list packages"):
+    with pytest.raises(ActionError, match="pm list packages"):
         resolve_app("Spotify", packages)

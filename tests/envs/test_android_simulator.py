@@ -11,8 +11,8 @@ import sys
 import pytest
 from PIL import Image
 
-from qwen_gui_agent.envs.adb_sim_screen import BUTTON_COLOURS
-from qwen_gui_agent.envs.adb_sim_shell import Shell
+from qwen_gui_agent.envs.android.simulator.screen import BUTTON_COLOURS
+from qwen_gui_agent.envs.android.simulator.shell import Shell
 
 
 def adb(adb_server, *args: str, timeout: float = 20) -> subprocess.CompletedProcess:
@@ -97,7 +97,7 @@ def test_shell_builtins_and_redirection():
 
 def test_standalone_simulator_runs_until_interrupted(adb_server):
     process = subprocess.Popen(
-        [sys.executable, "-m", "qwen_gui_agent.envs.adb_simulator", "--port", "0",
+        [sys.executable, "-m", "qwen_gui_agent.envs.android.simulator", "--port", "0",
          "--size", "720x1280"], stdout=subprocess.PIPE, text=True)
     try:
         banner = process.stdout.readline()

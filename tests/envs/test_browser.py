@@ -15,10 +15,26 @@ import pytest
 from fixtures.ports import closed_port
 
 from qwen_gui_agent.actions.models import (
-    Click, Drag, Key, LongPress, Move, Navigate, OpenApp, Scroll, SystemButton, TypeText, Wait,
+    Click,
+    Drag,
+    Key,
+    LongPress,
+    Move,
+    Navigate,
+    OpenApp,
+    Scroll,
+    SystemButton,
+    TypeText,
+    Wait,
 )
-from qwen_gui_agent.envs import ActionError, EnvError, OutOfScreen, Outcome, UnsupportedAction
-from qwen_gui_agent.envs.browser import BrowserEnv
+from qwen_gui_agent.envs import (
+    ActionError,
+    EnvError,
+    Outcome,
+    OutOfScreen,
+    UnsupportedAction,
+)
+from qwen_gui_agent.envs.browser.env import BrowserEnv
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["dsf1", "dsf2"])
@@ -188,7 +204,7 @@ def test_key_chords_and_single_keys(probe: BrowserEnv) -> None:
 
 
 def test_every_mapped_key_reaches_the_page(probe: BrowserEnv) -> None:
-    from qwen_gui_agent.envs.browser_keys import PLAYWRIGHT_KEYS
+    from qwen_gui_agent.envs.browser.keys import PLAYWRIGHT_KEYS
 
     names = sorted(set(PLAYWRIGHT_KEYS) - {"ctrl", "alt", "shift", "super"})
     for name in names:

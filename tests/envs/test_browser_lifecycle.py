@@ -16,9 +16,12 @@ from fixtures.ports import closed_port
 
 from qwen_gui_agent.actions.models import Click, Navigate, SystemButton
 from qwen_gui_agent.envs import EnvError, make_env
-from qwen_gui_agent.envs.browser import BrowserEnv, normalize_url
-from qwen_gui_agent.envs.browser_launch import (
-    CHROMIUM_ENV_VAR, find_chromium, process_alive, profile_processes,
+from qwen_gui_agent.envs.browser.env import BrowserEnv, normalize_url
+from qwen_gui_agent.envs.browser.launch import (
+    CHROMIUM_ENV_VAR,
+    find_chromium,
+    process_alive,
+    profile_processes,
 )
 from tests.fixtures.browser import PageServer
 
@@ -143,7 +146,7 @@ def test_bad_options_are_value_errors() -> None:
 
 
 def test_importing_the_env_does_not_import_playwright() -> None:
-    code = ("import sys, qwen_gui_agent.envs.browser, qwen_gui_agent.envs.browser_launch; "
+    code = ("import sys, qwen_gui_agent.envs.browser.env, qwen_gui_agent.envs.browser.launch; "
             "print('playwright' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

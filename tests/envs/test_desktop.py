@@ -14,12 +14,21 @@ from fixtures.tk_probe import TITLE, WM_CLASS
 from PIL import Image, ImageChops
 
 from qwen_gui_agent.actions.models import (
-    Click, Drag, Key, LongPress, Move, Navigate, Scroll, SystemButton, TypeText, Wait,
+    Click,
+    Drag,
+    Key,
+    LongPress,
+    Move,
+    Navigate,
+    Scroll,
+    SystemButton,
+    TypeText,
+    Wait,
 )
 from qwen_gui_agent.envs import make_env
-from qwen_gui_agent.envs.desktop import DRAG_MIN_STEPS, DesktopEnv
-from qwen_gui_agent.envs.errors import OutOfScreen, UnsupportedAction
-from qwen_gui_agent.envs.xvfb import VirtualDisplay
+from qwen_gui_agent.envs.desktop.env import DRAG_MIN_STEPS, DesktopEnv
+from qwen_gui_agent.envs.desktop.xvfb import VirtualDisplay
+from qwen_gui_agent.errors import OutOfScreen, UnsupportedAction
 
 UNICODE_TEXT = "héllo wörld — 你好 ✓"
 ASCII_TEXT = "Hello, World! 0123 ~`@#$%^&*()_+-={}[]|\\:;\"'<>,.?/"

@@ -13,9 +13,9 @@ import pytest
 from fixtures.display import ProbeApp
 
 from qwen_gui_agent.actions.models import Click, Key, OpenApp, TypeText
-from qwen_gui_agent.envs.desktop import DesktopEnv
-from qwen_gui_agent.envs.errors import ActionError, EnvError
-from qwen_gui_agent.envs.xvfb import VirtualDisplay
+from qwen_gui_agent.envs.desktop.env import DesktopEnv
+from qwen_gui_agent.envs.desktop.xvfb import VirtualDisplay
+from qwen_gui_agent.errors import ActionError, EnvError
 
 
 def process_exists(pid: int) -> bool:
@@ -153,7 +153,7 @@ def test_open_app_starts_a_program_and_close_stops_it(display_1366x768: VirtualD
 
 
 def test_import_is_light() -> None:
-    code = ("import sys, qwen_gui_agent.envs.desktop, qwen_gui_agent.envs.xvfb; "
+    code = ("import sys, qwen_gui_agent.envs.desktop.env, qwen_gui_agent.envs.desktop.xvfb; "
             "print(sorted(m for m in ('pyautogui', 'mss', 'Xlib', 'PIL') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

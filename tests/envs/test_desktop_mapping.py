@@ -8,9 +8,9 @@ import pytest
 from fixtures.display import ProbeApp
 
 from qwen_gui_agent.actions.models import Click, Drag
-from qwen_gui_agent.envs.desktop import DesktopEnv, ScreenMapping, wheel_clicks
-from qwen_gui_agent.envs.errors import OutOfScreen
-from qwen_gui_agent.envs.xvfb import VirtualDisplay
+from qwen_gui_agent.envs.desktop.env import DesktopEnv, ScreenMapping, wheel_clicks
+from qwen_gui_agent.envs.desktop.xvfb import VirtualDisplay
+from qwen_gui_agent.errors import OutOfScreen
 
 
 @pytest.mark.parametrize(("mapping", "pixel", "point"), [

@@ -8,9 +8,9 @@ import pytest
 from fixtures.display import ProbeApp
 
 from qwen_gui_agent.actions.models import Click, TypeText
-from qwen_gui_agent.envs.desktop import DesktopEnv
-from qwen_gui_agent.envs.desktop_keyboard import char_keysym
-from qwen_gui_agent.envs.xvfb import VirtualDisplay
+from qwen_gui_agent.envs.desktop.env import DesktopEnv
+from qwen_gui_agent.envs.desktop.keyboard import char_keysym
+from qwen_gui_agent.envs.desktop.xvfb import VirtualDisplay
 
 
 def blank_keycodes(display: VirtualDisplay, monkeypatch: pytest.MonkeyPatch) -> list[int]:

@@ -11,13 +11,18 @@ from fixtures.ports import closed_port
 from PIL import Image
 
 from qwen_gui_agent.actions import Click, Frame, SystemButton, parse_response
-from qwen_gui_agent.actions.errors import ParseError
-from qwen_gui_agent.envs.base import Observation
+from qwen_gui_agent.actions.decision import HistoryEntry
+from qwen_gui_agent.actions.observation import Observation
+from qwen_gui_agent.errors import (
+    DataError,
+    EndpointError,
+    EndpointTimeout,
+    EndpointUnavailable,
+    ParseError,
+)
 from qwen_gui_agent.model import OpenAIPolicy
 from qwen_gui_agent.model.endpoint import message_text
-from qwen_gui_agent.model.errors import EndpointError, EndpointTimeout, EndpointUnavailable
 from qwen_gui_agent.model.forcing import tool_call_text
-from qwen_gui_agent.model.policy import HistoryEntry
 
 
 def _obs(width: int, height: int, env: str = "desktop") -> Observation:
@@ -129,7 +134,7 @@ def test_message_text(message: dict, text: str) -> None:
 
 
 def test_answer_without_text_or_calls_is_rejected() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(DataError):
         message_text({"content": None})
 
 

@@ -10,7 +10,7 @@ def test_model_package_does_not_import_torch() -> None:
     code = (
         "import sys, qwen_gui_agent.model as m\n"
         "from qwen_gui_agent.model import Decision, HistoryEntry, Policy, OpenAIPolicy\n"
-        "from qwen_gui_agent.model import prompt, errors\n"
+        "from qwen_gui_agent.model import prompted, factory, endpoint, defaults\n"
         "heavy = sorted(k for k in sys.modules if k.split('.')[0] in ('torch', 'transformers'))\n"
         "print(heavy)\n"
     )

@@ -9,13 +9,19 @@ from PIL import Image
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from qwen_gui_agent.actions import Click, Frame, LongPress, Terminate, TypeText
-from qwen_gui_agent.actions.errors import ParseError
-from qwen_gui_agent.envs.base import Observation
+from qwen_gui_agent.actions.decision import HistoryEntry
+from qwen_gui_agent.actions.observation import Observation
+from qwen_gui_agent.actions.prompt import build_messages, frame_for
+from qwen_gui_agent.errors import (
+    ModelNotFound,
+    ModelOutOfMemory,
+    ParseError,
+    ScriptExhausted,
+    UsageError,
+)
 from qwen_gui_agent.model import QwenPolicy
-from qwen_gui_agent.model.errors import ModelNotFound, ModelOutOfMemory
-from qwen_gui_agent.model.forcing import ForcedOutput, ScriptExhausted, tool_call_text
-from qwen_gui_agent.model.policy import HistoryEntry, Policy
-from qwen_gui_agent.model.prompt import build_messages, frame_for
+from qwen_gui_agent.model.forcing import ForcedOutput, tool_call_text
+from qwen_gui_agent.model.policy import Policy
 from qwen_gui_agent.model.processor import ImageOnlyQwenProcessor
 
 
@@ -183,7 +189,7 @@ def test_out_of_memory_suggests_lower_max_pixels(tiny_model) -> None:
 def test_loaded_model_needs_its_processor(tiny_model) -> None:
     with pytest.raises(ValueError, match="processor"):
         QwenPolicy(tiny_model[0])
-    with pytest.raises(TypeError, match="revision"):
+    with pytest.raises(UsageError, match="revision"):
         QwenPolicy(tiny_model[0], processor=tiny_model[1], revision="main")
 
 

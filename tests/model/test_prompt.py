@@ -8,10 +8,15 @@ import pytest
 from PIL import Image
 
 from qwen_gui_agent.actions import Click, Drag, Frame, Scroll, Terminate, TypeText
-from qwen_gui_agent.envs.base import Observation
-from qwen_gui_agent.model.policy import HistoryEntry
-from qwen_gui_agent.model.prompt import (
-    PROGRESS_PREFIX, QUERY_PREFIX, build_messages, frame_for, images_of, messages_to_json,
+from qwen_gui_agent.actions.decision import HistoryEntry
+from qwen_gui_agent.actions.observation import Observation
+from qwen_gui_agent.actions.prompt import (
+    PROGRESS_PREFIX,
+    QUERY_PREFIX,
+    build_messages,
+    frame_for,
+    images_of,
+    messages_to_json,
     messages_to_text,
 )
 

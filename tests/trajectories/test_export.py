@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from qwen_gui_agent.actions.frame import Frame
+from qwen_gui_agent.errors import ExportError
 from qwen_gui_agent.trajectories import export, load_trajectory
-from qwen_gui_agent.trajectories.export import LLAMAFACTORY_DATASET_INFO, ExportError
+from qwen_gui_agent.trajectories.export import LLAMAFACTORY_DATASET_INFO
 
 _CALL = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.S)
 
@@ -87,7 +88,7 @@ def test_filters_choose_runs(todo_run: Path, tmp_path: Path) -> None:
 
 def test_steps_without_a_usable_decision_give_no_sample(todo_run: Path, tmp_path: Path,
                                                         kit: Any) -> None:
-    from qwen_gui_agent.envs.base import Observation
+    from qwen_gui_agent.actions.observation import Observation
     from qwen_gui_agent.trajectories import Recorder
 
     source = load_trajectory(todo_run)
@@ -146,7 +147,7 @@ def test_an_exported_sample_tokenises_to_the_frame_image_tokens(
 
 def test_past_screenshots_shown_at_run_time_are_exported_too(todo_run: Path, tmp_path: Path,
                                                              kit: Any) -> None:
-    from qwen_gui_agent.envs.base import Observation
+    from qwen_gui_agent.actions.observation import Observation
     from qwen_gui_agent.trajectories import Recorder
 
     source = load_trajectory(todo_run)
@@ -177,9 +178,9 @@ def test_past_screenshots_shown_at_run_time_are_exported_too(todo_run: Path, tmp
 def test_the_recorded_prompt_decides_what_a_sample_shows(todo_run: Path, tmp_path: Path,
                                                          kit: Any) -> None:
     """A header that does not name the policy's settings: each step's recorded prompt does."""
-    from qwen_gui_agent.envs.base import Observation
-    from qwen_gui_agent.model.policy import HistoryEntry
-    from qwen_gui_agent.model.prompt import build_messages, messages_to_json
+    from qwen_gui_agent.actions.decision import HistoryEntry
+    from qwen_gui_agent.actions.observation import Observation
+    from qwen_gui_agent.actions.prompt import build_messages, messages_to_json
     from qwen_gui_agent.trajectories import Recorder
 
     source = load_trajectory(todo_run)

@@ -17,9 +17,14 @@ from PIL import Image
 
 from qwen_gui_agent.actions.frame import Frame
 from qwen_gui_agent.actions.models import Navigate, TypeText
-from qwen_gui_agent.envs.base import Observation, Outcome
+from qwen_gui_agent.actions.observation import Observation, Outcome
 from qwen_gui_agent.trajectories import (
-    FORMAT_VERSION, Recorder, RecorderError, TrajectoryError, load_trajectory, new_run_dir,
+    FORMAT_VERSION,
+    Recorder,
+    RecorderError,
+    TrajectoryError,
+    load_trajectory,
+    new_run_dir,
 )
 from qwen_gui_agent.trajectories.format import TRAJECTORY_FILE
 
@@ -95,8 +100,8 @@ _KILLED_WRITER = textwrap.dedent("""
     from pathlib import Path
     from PIL import Image, ImageDraw
     from qwen_gui_agent.actions.models import Click
-    from qwen_gui_agent.envs.base import Observation, Outcome
-    from qwen_gui_agent.model.policy import Decision
+    from qwen_gui_agent.actions.observation import Observation, Outcome
+    from qwen_gui_agent.actions.decision import Decision
     from qwen_gui_agent.trajectories import Recorder
 
     recorder = Recorder(Path(sys.argv[1]), {"task": "endless", "env": "desktop"}, queue_size=64)
@@ -239,7 +244,7 @@ def test_unknown_objects_in_the_prompt_are_kept_as_text(tmp_path: Path) -> None:
 
 
 def test_importing_the_package_stays_light() -> None:
-    code = ("import sys, qwen_gui_agent.trajectories as t; t.replay; t.export; t.write_report; "
+    code = ("import sys, qwen_gui_agent.trajectories as t; t.load_trajectory; t.export; t.write_report; "
             "print(sorted(m for m in ('torch', 'transformers', 'PIL', 'playwright', 'pyautogui', "
             "'mss', 'adbutils') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

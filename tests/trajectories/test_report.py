@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from qwen_gui_agent.actions.decision import Decision
 from qwen_gui_agent.actions.models import Drag, LongPress, Scroll
-from qwen_gui_agent.envs.base import Observation
-from qwen_gui_agent.model.policy import Decision
+from qwen_gui_agent.actions.observation import Observation
 from qwen_gui_agent.trajectories import Recorder, load_trajectory, write_report
 
 _DOM_FACTS = """() => ({

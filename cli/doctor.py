@@ -1,0 +1,331 @@
+"""`qwen-agent doctor`: what is installed and reachable, each with the command that fixes it.
+
+Every check is a small function returning :class:`Check`; none of them starts
+anything (no Xvfb, no adb server, no browser), so the doctor is safe to run
+anywhere and tells the truth about the machine as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from qwen_gui_agent.cli.arguments import Formatter, wrap
+from qwen_gui_agent.model.defaults import DEFAULT_MODEL, SMALL_MODEL
+from qwen_gui_agent.version import __version__
+
+DEFAULT_MODELS = (DEFAULT_MODEL, SMALL_MODEL)
+PIP_EXTRA = "pip install 'qwen-gui-agent[{extra}]'"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the doctor's report."""
+
+    area: str
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+    optional: bool = False
+    """A missing optional part (flash-attn, a GPU) is reported but never fails ``--strict``."""
+
+    @property
+    def label(self) -> str:
+        if self.ok:
+            return "OK"
+        return "OPTIONAL" if self.optional else "MISSING"
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _package(area: str, dist: str, extra: str, *, optional: bool = False, why: str = "") -> Check:
+    version = _version(dist)
+    if version is not None:
+        return Check(area, dist, True, version)
+    fix = f"pip install {dist}" if optional else PIP_EXTRA.format(extra=extra)
+    return Check(area, dist, False, f"not installed{why}", fix, optional)
+
+
+def _binary(area: str, name: str, apt: str, why: str) -> Check:
+    path = shutil.which(name)
+    if path:
+        return Check(area, name, True, path)
+    return Check(area, name, False, f"not on PATH ({why})", f"sudo apt-get install {apt}")
+
+
+# -- desktop -------------------------------------------------------------------------
+def check_display() -> Check:
+    """Whether $DISPLAY names an X server that answers (through mss, as the env does)."""
+    display = os.environ.get("DISPLAY")
+    headless_fix = (
+        "export DISPLAY=:0 (your X session), or run headless: "
+        "qwen-agent run --env desktop --virtual-display 1280x800 ..."
+    )
+    if not display:
+        return Check("desktop", "display", False, "$DISPLAY is not set", headless_fix)
+    if importlib.util.find_spec("mss") is None:
+        return Check("desktop", "display", False, f"{display}: cannot check without mss",
+                     PIP_EXTRA.format(extra="desktop"))
+    import mss
+
+    try:
+        with mss.MSS() as screen:
+            whole = screen.monitors[0]
+    except Exception as exc:  # mss raises ScreenShotError and OSError variants
+        return Check("desktop", "display", False, f"{display} does not answer: {exc}", headless_fix)
+    return Check("desktop", "display", True, f"{display} {whole['width']}x{whole['height']}")
+
+
+def desktop_checks() -> list[Check]:
+    return [
+        check_display(),
+        _binary("desktop", "Xvfb", "xvfb", "needed for --virtual-display"),
+        _binary("desktop", "xdotool", "xdotool", "types non-ASCII text, focuses windows"),
+        _binary("desktop", "xclip", "xclip", "clipboard typing"),
+        _package("desktop", "mss", "desktop"),
+        _package("desktop", "pyautogui", "desktop"),
+    ]
+
+
+# -- browser -------------------------------------------------------------------------
+def check_chromium() -> Check:
+    """The Chromium the browser env would launch (offline, Playwright cannot fetch its own)."""
+    from qwen_gui_agent.envs.browser import CHROMIUM_ENV_VAR, find_chromium
+    from qwen_gui_agent.errors import EnvError
+
+    fix = f"sudo apt-get install chromium (or set {CHROMIUM_ENV_VAR}=/path/to/chrome)"
+    try:
+        path = find_chromium()
+    except EnvError as exc:
+        return Check("browser", "chromium", False, str(exc), fix)
+    if path is None:
+        return Check("browser", "chromium", False, "no Chromium or Chrome on PATH", fix)
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
+        detail = (out.stdout.strip() or out.stderr.strip()).splitlines()[0]
+    except (OSError, subprocess.TimeoutExpired, IndexError) as exc:
+        return Check("browser", "chromium", False, f"{path} does not start: {exc}",
+                     "sudo apt-get install --reinstall chromium")
+    return Check("browser", "chromium", True, f"{detail} ({path})")
+
+
+def browser_checks() -> list[Check]:
+    return [_package("browser", "playwright", "browser"), check_chromium()]
+
+
+# -- android -------------------------------------------------------------------------
+def _adb_address() -> tuple[str, int]:
+    host = os.environ.get("ANDROID_ADB_SERVER_HOST", "127.0.0.1")
+    return host, int(os.environ.get("ANDROID_ADB_SERVER_PORT", "5037"))
+
+
+def _adb_path() -> str | None:
+    """adb on PATH, else the binary adbutils ships (which the android env uses)."""
+    path = shutil.which("adb")
+    if path is None and importlib.util.find_spec("adbutils") is not None:
+        import adbutils
+
+        path = adbutils.adb_path()
+    return path
+
+
+def check_adb_binary() -> Check:
+    path = _adb_path()
+    if path:
+        return Check("android", "adb", True, path)
+    return Check("android", "adb", False, "no adb binary",
+                 "sudo apt-get install adb (or " + PIP_EXTRA.format(extra="android") + ")")
+
+
+def check_adb_devices() -> list[Check]:
+    """The adb server and its devices; the server is queried, never started."""
+    host, port = _adb_address()
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        adb = _adb_path() or "adb"
+        port_flag = "" if port == 5037 else f" -P {port}"
+        return [Check("android", "adb server", False, f"nothing listens on {host}:{port}",
+                      f"{adb}{port_flag} start-server")]
+    server = Check("android", "adb server", True, f"{host}:{port}")
+    if importlib.util.find_spec("adbutils") is None:
+        return [server]
+    import adbutils
+
+    try:
+        entries = adbutils.AdbClient(host=host, port=port, socket_timeout=5).list()
+    except Exception as exc:  # adbutils raises AdbError / AdbTimeout / OSError
+        return [server, Check("android", "devices", False, f"listing failed: {exc}", "adb kill-server")]
+    ready = [e.serial for e in entries if e.state == "device"]
+    others = [f"{e.serial} ({e.state})" for e in entries if e.state != "device"]
+    if ready:
+        return [server, Check("android", "devices", True, ", ".join(ready + others))]
+    detail = "none ready" + (f": {', '.join(others)}" if others else "")
+    fix = "enable USB debugging and plug the phone in, or: adb connect HOST:PORT"
+    return [server, Check("android", "devices", False, detail, fix)]
+
+
+def android_checks() -> list[Check]:
+    return [_package("android", "adbutils", "android"), check_adb_binary(), *check_adb_devices()]
+
+
+# -- model ---------------------------------------------------------------------------
+def check_gpu() -> Check:
+    """CUDA through torch (what the local model would use), not just nvidia-smi."""
+    if importlib.util.find_spec("torch") is None:
+        return Check("model", "cuda", False, "torch is not installed", PIP_EXTRA.format(extra="model"))
+    import torch
+
+    if not torch.cuda.is_available():
+        smi = " (nvidia-smi found: torch is a CPU build)" if shutil.which("nvidia-smi") else ""
+        return Check("model", "cuda", False, f"no CUDA device; the local model runs on CPU{smi}",
+                     "on an NVIDIA machine: pip install torch (a CUDA build)", optional=True)
+    names = []
+    for index in range(torch.cuda.device_count()):
+        props = torch.cuda.get_device_properties(index)
+        names.append(f"{props.name} {props.total_memory / 2**30:.0f} GiB")
+    return Check("model", "cuda", True, f"CUDA {torch.version.cuda}: {'; '.join(names)}")
+
+
+def _weights_in(directory: Path) -> bool:
+    return any(directory.glob("*.safetensors")) or any(directory.glob("*.bin"))
+
+
+def check_model_files(model: str, optional: bool = False) -> Check:
+    """A local directory with config and weights, or a hub id already in the HF cache.
+
+    The default models are ``optional``: a user may serve them elsewhere.
+    """
+    path = Path(model).expanduser()
+    if path.exists() or model.startswith((".", "/", "~")):
+        if not (path / "config.json").is_file():
+            return Check("model", "model files", False, f"{path}: no config.json",
+                         "pass a directory holding a Qwen2.5-VL checkpoint")
+        if not _weights_in(path):
+            return Check("model", "model files", False, f"{path}: no *.safetensors weights",
+                         "pass a directory holding a Qwen2.5-VL checkpoint")
+        return Check("model", "model files", True, str(path))
+    if importlib.util.find_spec("huggingface_hub") is None:
+        return Check("model", "model files", False, f"{model}: huggingface_hub not installed",
+                     PIP_EXTRA.format(extra="model"))
+    from huggingface_hub import try_to_load_from_cache
+
+    config = try_to_load_from_cache(model, "config.json")
+    if isinstance(config, str) and _weights_in(Path(config).parent):
+        return Check("model", "model files", True, f"{model} ({Path(config).parent})")
+    return Check("model", "model files", False, f"{model} is not in the Hugging Face cache",
+                 f"hf download {model}  (or pass --model /path/to/checkpoint)", optional=optional)
+
+
+def check_endpoint(url: str) -> Check:
+    """Ask an OpenAI-compatible server what it serves."""
+    from qwen_gui_agent.model.factory import served_models
+
+    try:
+        served = served_models(url)
+    except OSError as exc:
+        return Check("model", "endpoint", False, f"{url}: {exc}",
+                     "start a server, e.g. vllm serve Qwen/Qwen2.5-VL-7B-Instruct")
+    return Check("model", "endpoint", True, f"{url} serves {', '.join(served) or 'no models'}")
+
+
+def model_checks(model: str | None = None, endpoint: str | None = None) -> list[Check]:
+    checks = [
+        _package("model", "torch", "model"),
+        _package("model", "transformers", "model"),
+        _package("model", "tokenizers", "model"),
+        _package("model", "flash-attn", "model", optional=True,
+                 why=" (optional: faster attention on CUDA; SDPA is used otherwise)"),
+        check_gpu(),
+    ]
+    if endpoint:
+        checks.append(check_endpoint(endpoint))
+    if model and not endpoint:
+        checks.append(check_model_files(model))
+    elif not endpoint:
+        checks.extend(check_model_files(m, optional=True) for m in DEFAULT_MODELS)
+    return checks
+
+
+AREAS: dict[str, Callable[..., list[Check]]] = {
+    "desktop": desktop_checks,
+    "browser": browser_checks,
+    "android": android_checks,
+}
+
+
+def run_checks(envs: Iterable[str] = AREAS, model: str | None = None,
+               endpoint: str | None = None) -> list[Check]:
+    """All checks for the given envs, then the model's."""
+    checks = [Check("core", "python", sys.version_info >= (3, 10), platform.python_version(),
+                    "use Python 3.10 or newer")]
+    for env in envs:
+        checks.extend(AREAS[env]())
+    checks.extend(model_checks(model, endpoint))
+    return checks
+
+
+def format_report(checks: list[Check]) -> str:
+    """Human-readable lines grouped by area: label, name, detail, and the fix."""
+    lines = [f"qwen-gui-agent {__version__} doctor ({platform.system().lower()}, "
+             f"python {platform.python_version()})"]
+    area = None
+    for check in checks:
+        if check.area != area:
+            area = check.area
+            lines.append(area)
+        line = f"  {check.label:<9}{check.name:<14}{check.detail}"
+        if not check.ok and check.fix:
+            line += f"\n  {'':<9}{'':<14}fix: {check.fix}"
+        lines.append(line)
+    missing = [c for c in checks if c.label == "MISSING"]
+    lines.append(f"{len(missing)} missing" + (f": {', '.join(c.name for c in missing)}" if missing else ""))
+    return "\n".join(lines)
+
+
+def as_json(checks: list[Check]) -> list[dict[str, object]]:
+    return [{**asdict(c), "status": c.label} for c in checks]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "doctor", help="check what is installed and reachable", formatter_class=Formatter,
+        description=wrap("Check the display, Xvfb, xdotool, Chromium, adb and its devices, the "
+                         "GPU, torch/transformers and the model files. Each line says OK, MISSING "
+                         "(with the command that fixes it) or OPTIONAL (missing, but not needed)."),
+        epilog="examples:\n  qwen-agent doctor\n  qwen-agent doctor --env browser --strict\n"
+               "  qwen-agent doctor --model /models/Qwen2.5-VL-7B-Instruct\n\n"
+               "exit status: 0, or with --strict 1 when something is MISSING",
+    )
+    parser.add_argument("--env", choices=tuple(AREAS), action="append",
+                        help="check only what this env needs (repeatable; default: all)")
+    parser.add_argument("--model", metavar="ID_OR_PATH", help="check this model's files")
+    parser.add_argument("--endpoint", metavar="URL", help="check this OpenAI-compatible server")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when anything is MISSING")
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+    parser.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    envs = dict.fromkeys(args.env) if args.env else AREAS
+    checks = run_checks(envs, model=args.model, endpoint=args.endpoint)
+    print(json.dumps(as_json(checks), indent=1) if args.json else format_report(checks))
+    missing = any(check.label == "MISSING" for check in checks)
+    return 1 if args.strict and missing else 0

@@ -1,0 +1,164 @@
+"""Every exception qwen-gui-agent raises, in one hierarchy with one root.
+
+Catch :class:`QwenAgentError` to catch anything the runtime raises. The two
+branches that matter while a run is going are kept apart on purpose:
+
+- :class:`FeedbackError`: the model asked for something that cannot be done
+  (unparsable output, a point off screen, an action the env refuses). The
+  message is written for the model; the loop sends it back and the run goes on.
+- :class:`UnusableError`: a part the run depends on is gone or broken (the
+  env, the model backend, the trajectory on disk). The run stops; the message
+  says what to do.
+
+The rest are about input, not about a run: :class:`DataError` for a
+malformed file (a trajectory, a dataset), :class:`UsageError` for arguments
+or settings that cannot work and calls made out of order. Both are also ``ValueError`` s, as the errors
+they replace were, so existing ``except ValueError`` handlers still catch them.
+
+::
+
+    QwenAgentError
+    ├── FeedbackError
+    │   ├── ParseError           output that is not a usable call (``.text`` keeps it)
+    │   ├── CoordinateError      a point outside its image
+    │   ├── GroundingError       asked to point at something, the model did not
+    │   └── ActionError          this action cannot be done; the env is fine
+    │       ├── UnsupportedAction
+    │       └── OutOfScreen
+    ├── UnusableError
+    │   ├── EnvError             lost device, dead X server, crashed browser
+    │   ├── ModelError           ModelNotFound, ModelOutOfMemory, ScriptExhausted,
+    │   │                        EndpointError (EndpointTimeout, EndpointUnavailable)
+    │   └── RecorderError        the trajectory cannot be written
+    ├── DataError                TrajectoryError
+    └── UsageError              SecretError, ExportError
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class QwenAgentError(Exception):
+    """The root of every exception this package raises."""
+
+
+# -- the model's fault: fed back ---------------------------------------------------------
+class FeedbackError(QwenAgentError):
+    """The model asked for something that cannot be done; the message is written for it."""
+
+
+class ParseError(FeedbackError, ValueError):
+    """Model output that cannot be turned into actions.
+
+    The message says what was wrong and how a valid call looks, so the loop
+    can send it back as feedback. ``text`` keeps the offending output so
+    nothing is lost.
+    """
+
+    def __init__(self, message: str, text: str = "") -> None:
+        super().__init__(message)
+        self.text = text
+
+
+class CoordinateError(FeedbackError, ValueError):
+    """A point lies outside the image it is supposed to be in."""
+
+
+class GroundingError(FeedbackError, ValueError):
+    """The model answered, but not with a point on the screen (single-shot grounding)."""
+
+    def __init__(self, message: str, decision: Any) -> None:
+        super().__init__(message)
+        self.decision = decision
+
+
+class ActionError(FeedbackError):
+    """This one action cannot be performed; the env is fine."""
+
+
+class UnsupportedAction(ActionError):
+    """The env does not perform this action type (see ``Env.capabilities``)."""
+
+
+class OutOfScreen(ActionError):
+    """A coordinate lies outside the current screenshot."""
+
+
+# -- something the run depends on is unusable: stop --------------------------------------
+class UnusableError(QwenAgentError, RuntimeError):
+    """A part the run depends on is gone or broken; the run cannot go on."""
+
+
+class EnvError(UnusableError):
+    """The env itself is unusable (lost device, closed display, crashed browser).
+
+    The message says what to do.
+    """
+
+
+class ModelError(UnusableError):
+    """A model backend cannot produce a decision (as opposed to a bad answer)."""
+
+
+class ModelNotFound(ModelError):
+    """Weights are not at the given path, not in the cache, or the hub is unreachable."""
+
+
+class ModelOutOfMemory(ModelError):
+    """The accelerator ran out of memory; the message suggests a smaller ``max_pixels``."""
+
+
+class ScriptExhausted(ModelError):
+    """A scripted model (``ForcedOutput``) was asked for more outputs than it has."""
+
+
+class EndpointError(ModelError):
+    """The chat-completions server refused the request or answered something unusable.
+
+    ``status`` is the HTTP status when there was one; ``body`` the server's answer.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class EndpointTimeout(EndpointError):
+    """The server did not answer within the request's deadline (after the retries)."""
+
+
+class EndpointUnavailable(EndpointError):
+    """The server could not be reached, or kept failing, after the retries."""
+
+
+class RecorderError(UnusableError):
+    """The recorder cannot write (closed, finished, or the disk refused a file)."""
+
+
+# -- input that cannot be used ------------------------------------------------------------
+class DataError(QwenAgentError, ValueError):
+    """A file or record is malformed; the message names the file, the record and the field."""
+
+
+class TrajectoryError(DataError):
+    """A trajectory cannot be read: the message names the file and the line."""
+
+
+class UsageError(QwenAgentError, ValueError):
+    """Arguments or settings that cannot work, or a call out of order; the message says which and why."""
+
+
+class SecretError(UsageError):
+    """A secret definition is malformed (bad name, too short a value, no ``=``)."""
+
+
+class ExportError(UsageError):
+    """The export cannot be made as asked (unknown format, no runs, bad filters)."""
+
+
+def brief(value: object) -> str:
+    """``repr(value)`` cut short, so one bad value cannot flood the prompt an error goes back in."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,94 @@
+"""The part of ``decide`` every Qwen backend shares: prompt in, parsed decision out.
+
+A backend only says how to turn the messages into text (:meth:`PromptedPolicy._complete`);
+building the prompt, mapping coordinates back to the screenshot, parsing and
+timing happen here once, so the local model and an endpoint cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from qwen_gui_agent.actions.decision import Decision
+from qwen_gui_agent.actions.frame import MAX_PIXELS, MIN_PIXELS
+from qwen_gui_agent.actions.parser import parse_response
+from qwen_gui_agent.actions.prompt import build_messages, frame_for, messages_to_json
+from qwen_gui_agent.actions.tools import tool_name_for
+from qwen_gui_agent.actions.translate import pointer_after
+from qwen_gui_agent.errors import UsageError
+
+if TYPE_CHECKING:
+    from qwen_gui_agent.actions.decision import HistoryEntry
+    from qwen_gui_agent.actions.observation import Observation
+
+
+@dataclass
+class Completion:
+    """What a backend returns for one prompt."""
+
+    text: str
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    preprocess_s: float = 0.0
+    """Backend-side preparation (processor, request encoding), on top of prompt building."""
+    generate_s: float = 0.0
+
+
+class PromptedPolicy(ABC):
+    """A policy that prompts Qwen2.5-VL in its trained format and parses the answer."""
+
+    def __init__(self, *, min_pixels: int | None = None, max_pixels: int | None = None,
+                 history_images: int = 0, extensions: Iterable[str] = ()) -> None:
+        if history_images < 0:
+            raise UsageError(f"history_images must be >= 0, got {history_images}")
+        self.min_pixels = min_pixels or MIN_PIXELS
+        self.max_pixels = max_pixels or MAX_PIXELS
+        if self.min_pixels > self.max_pixels:
+            raise UsageError(f"min_pixels {self.min_pixels} > max_pixels {self.max_pixels}")
+        self.history_images = history_images
+        self.extensions = tuple(extensions)
+
+    def decide(self, task: str, observation: Observation,
+               history: Sequence[HistoryEntry]) -> Decision:
+        """Prompt the model and return its actions in screenshot pixels.
+
+        Raises ``ParseError`` (with ``.text`` the raw output) when the answer is
+        not a valid tool call, so the loop can feed the error back.
+        """
+        start = time.perf_counter()
+        frame = frame_for(observation, self.min_pixels, self.max_pixels)
+        tool = tool_name_for(observation.env)
+        messages = build_messages(task, observation, history, frame,
+                                  history_images=self.history_images, tool_name=tool,
+                                  extensions=self.extensions)
+        built = time.perf_counter() - start
+        completion = self._complete(messages)
+        start = time.perf_counter()
+        response = parse_response(completion.text, frame, tool_name=tool,
+                                  pointer=_pointer(history))
+        parsed = time.perf_counter() - start
+        return Decision(
+            actions=tuple(response.actions), raw=completion.text, thought=response.thought,
+            model_calls=list(response.calls), model_size=frame.model_size,
+            prompt_tokens=completion.prompt_tokens, output_tokens=completion.output_tokens,
+            timings={"preprocess": built + completion.preprocess_s,
+                     "generate": completion.generate_s, "parse": parsed},
+            prompt=messages_to_json(messages),
+        )
+
+    @abstractmethod
+    def _complete(self, messages: list[dict[str, Any]]) -> Completion:
+        """Run the model on ``messages`` (images already at model size)."""
+
+
+def _pointer(history: Sequence[HistoryEntry]) -> tuple[int, int] | None:
+    """Where earlier actions left the pointer (for calls that act at the cursor)."""
+    pointer = None
+    for entry in history:
+        for action in entry.actions:
+            pointer = pointer_after(action, pointer)
+    return pointer

@@ -55,6 +55,42 @@ def smart_resize(
 
 
 @dataclass(frozen=True)
+class ImageBounds:
+    """The bounds of the image a model sees: each side a multiple of ``factor``, area in range.
+
+    The one owner of these settings: "no value given" means :data:`MIN_PIXELS` /
+    :data:`MAX_PIXELS` / :data:`IMAGE_FACTOR` here and nowhere else. Policies
+    expose theirs as ``image_bounds``, the run header records them, and export
+    and replay rebuild every frame from them.
+    """
+
+    min_pixels: int = MIN_PIXELS
+    max_pixels: int = MAX_PIXELS
+    factor: int = IMAGE_FACTOR
+    """Patch size times merge size: 28 for Qwen2.5-VL (14 x 2), 32 for Qwen3-VL (16 x 2)."""
+
+    def __post_init__(self) -> None:
+        for name in ("min_pixels", "max_pixels", "factor"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UsageError(f"{name} must be a positive integer, got {value!r}")
+        if self.min_pixels > self.max_pixels:
+            raise UsageError(f"min_pixels {self.min_pixels} > max_pixels {self.max_pixels}")
+
+    @classmethod
+    def of(cls, min_pixels: int | None = None, max_pixels: int | None = None,
+           factor: int | None = None) -> ImageBounds:
+        """Bounds from optional settings (a CLI flag, a keyword): None keeps the default."""
+        given = {"min_pixels": min_pixels, "max_pixels": max_pixels, "factor": factor}
+        return cls(**{name: value for name, value in given.items() if value is not None})
+
+    def resize(self, width: int, height: int) -> tuple[int, int]:
+        """``(width, height)`` of a ``width`` x ``height`` image once resized within these bounds."""
+        h, w = smart_resize(height, width, self.factor, self.min_pixels, self.max_pixels)
+        return w, h
+
+
+@dataclass(frozen=True)
 class Frame:
     """The mapping between screenshot pixels and the model's resized image.
 
@@ -65,18 +101,14 @@ class Frame:
 
     screen_width: int
     screen_height: int
-    min_pixels: int = MIN_PIXELS
-    max_pixels: int = MAX_PIXELS
-    model_height: int = field(init=False)
+    bounds: ImageBounds = ImageBounds()
     model_width: int = field(init=False)
+    model_height: int = field(init=False)
 
     def __post_init__(self) -> None:
-        h, w = smart_resize(
-            self.screen_height, self.screen_width,
-            min_pixels=self.min_pixels, max_pixels=self.max_pixels,
-        )
-        object.__setattr__(self, "model_height", h)
-        object.__setattr__(self, "model_width", w)
+        width, height = self.bounds.resize(self.screen_width, self.screen_height)
+        object.__setattr__(self, "model_width", width)
+        object.__setattr__(self, "model_height", height)
 
     @property
     def model_size(self) -> tuple[int, int]:
@@ -90,8 +122,9 @@ class Frame:
 
     @property
     def image_tokens(self) -> int:
-        """Image tokens the model spends on one screenshot (one per 28x28 patch)."""
-        return (self.model_width // IMAGE_FACTOR) * (self.model_height // IMAGE_FACTOR)
+        """Image tokens the model spends on one screenshot (one per ``factor`` x ``factor`` patch)."""
+        factor = self.bounds.factor
+        return (self.model_width // factor) * (self.model_height // factor)
 
     def to_screen(self, x: float, y: float) -> tuple[int, int]:
         """Map a model-image point to the screenshot pixel it covers."""

@@ -24,8 +24,9 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from qwen_gui_agent._cache import IdentityCache
 from qwen_gui_agent.actions import Action, Frame, action_to_dict
-from qwen_gui_agent.actions.frame import MAX_PIXELS, MIN_PIXELS
+from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.actions.tools import system_prompt, tool_name_for
 from qwen_gui_agent.actions.translate import action_to_call
 from qwen_gui_agent.errors import UsageError
@@ -42,14 +43,24 @@ PROGRESS_PREFIX = "Task progress (You have done the following operation on the c
 IMAGE_PLACEHOLDER = "<|vision_start|><|image_pad|><|vision_end|>"
 
 
-def frame_for(observation: Observation, min_pixels: int = MIN_PIXELS,
-              max_pixels: int = MAX_PIXELS) -> Frame:
+def frame_for(observation: Observation, bounds: ImageBounds = ImageBounds()) -> Frame:
     """The frame mapping this observation's screenshot to the model's image."""
-    return Frame(observation.width, observation.height, min_pixels, max_pixels)
+    return Frame(observation.width, observation.height, bounds)
+
+
+_MODEL_IMAGES: IdentityCache[Image, Image] = IdentityCache()
+"""Each screenshot's model-size copy, computed once while the screenshot lives: a
+past screenshot shown again in the next prompts is not resized (or, by an
+endpoint, encoded) again."""
 
 
 def resize_for_model(image: Image, frame: Frame) -> Image:
     """``image`` as RGB at the frame's model size (bicubic, like the Qwen image processor)."""
+    resized = _MODEL_IMAGES.get(image, lambda source: _resize(source, frame))
+    return resized if resized.size == frame.model_size else _resize(image, frame)
+
+
+def _resize(image: Image, frame: Frame) -> Image:
     from PIL import Image as PILImage
 
     image = image.convert("RGB") if image.mode != "RGB" else image
@@ -85,7 +96,7 @@ def build_messages(
         text += f"Step {number}: "
         past = entry.observation if number in shown else None
         if past is not None:
-            past_frame = Frame(past.width, past.height, frame.min_pixels, frame.max_pixels)
+            past_frame = Frame(past.width, past.height, frame.bounds)
             content += [_text(text), _image(resize_for_model(past.image, past_frame))]
             text = " "
         text += _describe_step(entry, tool, frame) + "; "
@@ -106,10 +117,7 @@ def _steps_with_images(history: Sequence[HistoryEntry], count: int) -> set[int]:
 
 def _describe_step(entry: HistoryEntry, tool: str, frame: Frame) -> str:
     """A past step as the model's own tool calls, plus the runtime's feedback."""
-    step_frame = (
-        Frame(*entry.screen_size, frame.min_pixels, frame.max_pixels)
-        if entry.screen_size else frame
-    )
+    step_frame = Frame(*entry.screen_size, frame.bounds) if entry.screen_size else frame
     calls = ", ".join(_call_json(action, step_frame, tool) for action in entry.actions)
     # The trained progress line is one line of steps; a multi-line error message would break it.
     feedback = " ".join(entry.feedback.split()) if entry.feedback else ""

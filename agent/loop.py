@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, get_args
 
 from qwen_gui_agent.actions.decision import HistoryEntry
+from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.actions.models import FINAL_ACTIONS, Answer, Terminate
 from qwen_gui_agent.actions.observation import Outcome
 from qwen_gui_agent.actions.tools import tool_name_for
@@ -38,13 +39,13 @@ from qwen_gui_agent.agent.guard import Guard, Verdict
 from qwen_gui_agent.agent.secrets import SecretEnv, Secrets
 from qwen_gui_agent.agent.stuck import StuckDetector
 from qwen_gui_agent.errors import ActionError, EnvError, ParseError, UsageError
+from qwen_gui_agent.model.policy import ModelPolicy, Policy
 
 if TYPE_CHECKING:
     from qwen_gui_agent.actions.decision import Decision
     from qwen_gui_agent.actions.models import Action
     from qwen_gui_agent.actions.observation import Observation
     from qwen_gui_agent.envs.base import Env
-    from qwen_gui_agent.model.policy import Policy
     from qwen_gui_agent.trajectories.recorder import Recorder
 
 RunStatus = Literal["success", "failure", "max_steps", "stuck", "error", "interrupted"]
@@ -479,6 +480,7 @@ class Agent:
             "env": self.env.kind,
             "env_options": dict(getattr(self.env, "options", None) or {}),
             "tool_name": tool_name_for(self.env.kind),
+            "image_bounds": policy.image_bounds if isinstance(policy, ModelPolicy) else ImageBounds(),
             "policy": _policy_info(policy),
             "agent": {
                 "max_steps": self.max_steps, "guard": self.guard.mode, "dry_run": self.dry_run,
@@ -487,10 +489,6 @@ class Agent:
                 "secrets": list(self.secrets.names),
             },
         }
-        for name in ("min_pixels", "max_pixels"):
-            value = getattr(policy, name, None)
-            if isinstance(value, int):
-                header[name] = value
         if self.run_label:
             header["label"] = self.run_label
         header.update(self.extra_header)
@@ -498,7 +496,7 @@ class Agent:
 
 
 _POLICY_SETTINGS = (
-    "name", "model", "url", "min_pixels", "max_pixels", "history_images", "extensions",
+    "name", "model", "url", "history_images", "extensions",
     "generate_kwargs", "body",
 )
 """Policy attributes worth keeping in the header (JSON-ready ones only; never credentials)."""

@@ -236,11 +236,12 @@ def check_model_files(model: str, optional: bool = False) -> Check:
 
 def check_endpoint(url: str) -> Check:
     """Ask an OpenAI-compatible server what it serves."""
-    from qwen_gui_agent.model.factory import served_models
+    from qwen_gui_agent.errors import EndpointError
+    from qwen_gui_agent.model.endpoint import served_models
 
     try:
-        served = served_models(url)
-    except OSError as exc:
+        served = served_models(url, api_key=os.environ.get("OPENAI_API_KEY"))
+    except EndpointError as exc:
         return Check("model", "endpoint", False, f"{url}: {exc}",
                      "start a server, e.g. vllm serve Qwen/Qwen2.5-VL-7B-Instruct")
     return Check("model", "endpoint", True, f"{url} serves {', '.join(served) or 'no models'}")

@@ -7,12 +7,10 @@ here, so they pick the same defaults as ``qwen-agent run``.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import urllib.request
 from typing import TYPE_CHECKING
 
-from qwen_gui_agent.errors import UsageError
+from qwen_gui_agent.errors import EndpointError, UsageError
 from qwen_gui_agent.model.defaults import DEFAULT_MODEL, SMALL_MODEL, TINY_MODEL
 
 if TYPE_CHECKING:
@@ -28,54 +26,37 @@ def default_model() -> str:
     return DEFAULT_MODEL if torch.cuda.is_available() else SMALL_MODEL
 
 
-def models_url(endpoint: str) -> str:
-    """The ``/v1/models`` route of an OpenAI-compatible server, given its base URL."""
-    root = endpoint.rstrip("/")
-    return (root if root.endswith("/v1") else root + "/v1") + "/models"
-
-
-def served_models(endpoint: str, timeout: float = 5.0) -> list[str]:
-    """The model names an OpenAI-compatible server serves (raises ``OSError`` when unreachable)."""
-    request = urllib.request.Request(models_url(endpoint), headers=_auth_headers())
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        try:
-            return [str(m["id"]) for m in json.load(response).get("data", [])]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise OSError(f"{models_url(endpoint)} did not answer with a model list: {exc}") from exc
-
-
-def _auth_headers() -> dict[str, str]:
-    """vLLM / SGLang started with ``--api-key`` want it; the OpenAI convention names the variable."""
-    key = os.environ.get("OPENAI_API_KEY")
-    return {"Authorization": f"Bearer {key}"} if key else {}
-
-
 def build_policy(
     *,
     model: str | None = None,
     endpoint: str | None = None,
     min_pixels: int | None = None,
     max_pixels: int | None = None,
+    timeout: float | None = None,
 ) -> Policy:
     """A local Qwen2.5-VL, or a client of an OpenAI-compatible server when ``endpoint`` is given.
 
     Without ``model``, a server is asked what it serves (``/v1/models``) and
-    the local default follows :func:`default_model`.
+    the local default follows :func:`default_model`. ``timeout`` is a server
+    request's total deadline in seconds. ``$OPENAI_API_KEY`` is the server's
+    key (vLLM and SGLang started with ``--api-key`` want one).
     """
     pixels = {k: v for k, v in (("min_pixels", min_pixels), ("max_pixels", max_pixels)) if v}
     if endpoint:
-        from qwen_gui_agent.model.endpoint import OpenAIPolicy
+        from qwen_gui_agent.model.endpoint import OpenAIPolicy, served_models
 
+        api_key = os.environ.get("OPENAI_API_KEY")
         if model is None:
             try:
-                served = served_models(endpoint)
-            except OSError as exc:
+                served = served_models(endpoint, api_key=api_key)
+            except EndpointError as exc:
                 raise UsageError(f"could not ask {endpoint} which model it serves ({exc}); "
                                  "pass --model NAME") from exc
             if not served:
                 raise UsageError(f"{endpoint} serves no model")
             model = served[0]
-        return OpenAIPolicy(endpoint, model, api_key=os.environ.get("OPENAI_API_KEY"), **pixels)
+        deadline = {"timeout": timeout} if timeout else {}
+        return OpenAIPolicy(endpoint, model, api_key=api_key, **pixels, **deadline)
     from qwen_gui_agent.model.local import QwenPolicy
 
     if model == TINY_MODEL:

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.actions.prompt import images_of
 from qwen_gui_agent.errors import ModelNotFound, ModelOutOfMemory, UsageError
 from qwen_gui_agent.model.defaults import DEFAULT_MODEL, SMALL_MODEL
@@ -82,8 +83,8 @@ class QwenPolicy(PromptedPolicy):
         self.processor = processor
         image_processor = processor.image_processor
         super().__init__(
-            min_pixels=min_pixels or image_processor.size["shortest_edge"],
-            max_pixels=max_pixels or image_processor.size["longest_edge"],
+            image_bounds=ImageBounds(min_pixels or image_processor.size["shortest_edge"],
+                                     max_pixels or image_processor.size["longest_edge"]),
             history_images=history_images, extensions=extensions,
         )
         self.generate_kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens,
@@ -104,15 +105,15 @@ class QwenPolicy(PromptedPolicy):
                                                   add_generation_prompt=True)
         areas = [image.width * image.height for image in images]
         # Widen the bounds around the (already resized) images: smart_resize keeps them as they are.
-        size = {"shortest_edge": min([self.min_pixels, *areas]),
-                "longest_edge": max([self.max_pixels, *areas])}
+        size = {"shortest_edge": min([self.image_bounds.min_pixels, *areas]),
+                "longest_edge": max([self.image_bounds.max_pixels, *areas])}
         inputs = self.processor(text=[text], images=images or None, return_tensors="pt",
                                 images_kwargs={"size": size})
         return inputs.to(self.device)
 
     def _complete(self, messages: list[dict[str, Any]]) -> Completion:
         start = time.perf_counter()
-        with _out_of_memory_hint(self.max_pixels):
+        with _out_of_memory_hint(self.image_bounds.max_pixels):
             inputs = self.prepare(messages)
             prepared = time.perf_counter()
             kwargs = dict(self.generate_kwargs)

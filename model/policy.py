@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from qwen_gui_agent.actions.frame import ImageBounds
+
 if TYPE_CHECKING:
     from qwen_gui_agent.actions.decision import Decision, HistoryEntry
     from qwen_gui_agent.actions.observation import Observation
@@ -19,3 +21,14 @@ class Policy(Protocol):
     ) -> Decision:
         """Return the next action(s); raise ``ParseError`` for output that is not one."""
         ...
+
+
+@runtime_checkable
+class ModelPolicy(Policy, Protocol):
+    """A policy that shows a vision-language model a resized screenshot.
+
+    Its ``image_bounds`` decide the model's coordinate frame, so the run header
+    records them and export and replay rebuild every frame from them.
+    """
+
+    image_bounds: ImageBounds

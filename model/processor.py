@@ -16,6 +16,7 @@ from typing import Any
 from transformers import AutoTokenizer, Qwen2_5_VLProcessor
 from transformers.utils import is_torchvision_available
 
+from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.errors import ModelNotFound
 
 
@@ -40,13 +41,11 @@ def image_processor_class() -> type:
     return Qwen2VLImageProcessorPil
 
 
-def build_processor(tokenizer: Any, *, chat_template: str, min_pixels: int | None = None,
-                    max_pixels: int | None = None) -> ImageOnlyQwenProcessor:
+def build_processor(tokenizer: Any, *, chat_template: str,
+                    bounds: ImageBounds = ImageBounds()) -> ImageOnlyQwenProcessor:
     """A processor around ``tokenizer`` with Qwen2.5-VL's image settings."""
-    from qwen_gui_agent.actions.frame import MAX_PIXELS, MIN_PIXELS
-
     image_processor = image_processor_class()(
-        min_pixels=min_pixels or MIN_PIXELS, max_pixels=max_pixels or MAX_PIXELS,
+        min_pixels=bounds.min_pixels, max_pixels=bounds.max_pixels,
         patch_size=14, temporal_patch_size=2, merge_size=2,
     )
     return ImageOnlyQwenProcessor(image_processor, tokenizer, chat_template=chat_template)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qwen_gui_agent.actions.decision import Decision
-from qwen_gui_agent.actions.frame import MAX_PIXELS, MIN_PIXELS
+from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.actions.parser import parse_response
 from qwen_gui_agent.actions.prompt import build_messages, frame_for, messages_to_json
 from qwen_gui_agent.actions.tools import tool_name_for
@@ -41,14 +41,12 @@ class Completion:
 class PromptedPolicy(ABC):
     """A policy that prompts Qwen2.5-VL in its trained format and parses the answer."""
 
-    def __init__(self, *, min_pixels: int | None = None, max_pixels: int | None = None,
-                 history_images: int = 0, extensions: Iterable[str] = ()) -> None:
+    def __init__(self, *, image_bounds: ImageBounds = ImageBounds(), history_images: int = 0,
+                 extensions: Iterable[str] = ()) -> None:
         if history_images < 0:
             raise UsageError(f"history_images must be >= 0, got {history_images}")
-        self.min_pixels = min_pixels or MIN_PIXELS
-        self.max_pixels = max_pixels or MAX_PIXELS
-        if self.min_pixels > self.max_pixels:
-            raise UsageError(f"min_pixels {self.min_pixels} > max_pixels {self.max_pixels}")
+        self.image_bounds = image_bounds
+        """The bounds of the image the model sees; the run header records them."""
         self.history_images = history_images
         self.extensions = tuple(extensions)
 
@@ -60,7 +58,7 @@ class PromptedPolicy(ABC):
         not a valid tool call, so the loop can feed the error back.
         """
         start = time.perf_counter()
-        frame = frame_for(observation, self.min_pixels, self.max_pixels)
+        frame = frame_for(observation, self.image_bounds)
         tool = tool_name_for(observation.env)
         messages = build_messages(task, observation, history, frame,
                                   history_images=self.history_images, tool_name=tool,

@@ -219,16 +219,17 @@ def build_model(
 
 def build_tiny_model(outdir: str | Path, size: Size = "tiny") -> Path:
     """Write a loadable checkpoint (weights, config, tokenizer, processor) to ``outdir``."""
-    from qwen_gui_agent.actions.frame import MAX_PIXELS, MIN_PIXELS
+    from qwen_gui_agent.actions.frame import ImageBounds
 
     outdir = Path(outdir)
+    bounds = ImageBounds()
     model, processor = build_model(size)
     outdir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(outdir)
     processor.tokenizer.save_pretrained(outdir)
     # The file layout of the published checkpoints, so loading takes the same path.
     preprocessor = {
-        "min_pixels": MIN_PIXELS, "max_pixels": MAX_PIXELS, "patch_size": 14,
+        "min_pixels": bounds.min_pixels, "max_pixels": bounds.max_pixels, "patch_size": 14,
         "temporal_patch_size": 2, "merge_size": 2, "image_mean": list(_CLIP_MEAN),
         "image_std": list(_CLIP_STD), "image_processor_type": "Qwen2VLImageProcessor",
         "processor_class": "Qwen2_5_VLProcessor",

@@ -12,7 +12,8 @@ Layout::
 1. a **header** (:class:`Header`, ``"type": "header"``): ``format_version``,
    ``created`` (Unix time), ``task``, ``env`` (``desktop`` | ``browser`` |
    ``android``) and ``env_options``, ``tool_name`` (``computer_use`` |
-   ``mobile_use``), the model frame's ``min_pixels`` / ``max_pixels``,
+   ``mobile_use``), ``image_bounds`` (the model frame's ``min_pixels``,
+   ``max_pixels`` and resize ``factor``; version 1 stored the first two flat),
    ``policy`` (model path or endpoint, sampling and prompt settings such as
    ``history_images``), ``versions`` (package versions) and any further keys
    the caller adds (kept as they are);
@@ -59,12 +60,12 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from qwen_gui_agent.actions.frame import MAX_PIXELS, MIN_PIXELS, Frame
+from qwen_gui_agent.actions.frame import Frame, ImageBounds
 from qwen_gui_agent.actions.models import Action
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 TRAJECTORY_FILE = "trajectory.jsonl"
 SCREENSHOT_DIR = "screenshots"
 INCOMPLETE = "incomplete"
@@ -86,14 +87,24 @@ class Header(_Record):
     env: str
     env_options: dict[str, Any] = Field(default_factory=dict)
     tool_name: str | None = None
-    min_pixels: int = Field(MIN_PIXELS, gt=0)
-    max_pixels: int = Field(MAX_PIXELS, gt=0)
+    image_bounds: ImageBounds = ImageBounds()
     policy: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _version_1_bounds(cls, data: Any) -> Any:
+        """Version 1 kept ``min_pixels`` / ``max_pixels`` flat in the header."""
+        if isinstance(data, dict) and "image_bounds" not in data and (
+                "min_pixels" in data or "max_pixels" in data):
+            data = dict(data)
+            data["image_bounds"] = {key: data.pop(key) for key in ("min_pixels", "max_pixels")
+                                    if key in data}
+        return data
+
     def frame(self, width: int, height: int) -> Frame:
         """The model frame of a ``width`` x ``height`` screenshot under this run's settings."""
-        return Frame(width, height, min_pixels=self.min_pixels, max_pixels=self.max_pixels)
+        return Frame(width, height, self.image_bounds)
 
 
 class ObservationMeta(_Record):

@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from qwen_gui_agent.actions import CoordinateError, Frame, smart_resize
-from qwen_gui_agent.actions.frame import MAX_PIXELS, MIN_PIXELS
+from qwen_gui_agent.actions.frame import MAX_PIXELS, MIN_PIXELS, ImageBounds
 
 FACTOR = 28
 
@@ -206,7 +206,7 @@ def test_round_trip_from_the_coarser_space_is_exact(screen, fx, fy) -> None:
 
 
 def test_frame_with_small_max_pixels_downscales() -> None:
-    frame = Frame(1920, 1080, max_pixels=1280 * 28 * 28)
+    frame = Frame(1920, 1080, ImageBounds(max_pixels=1280 * 28 * 28))
     assert frame.model_width * frame.model_height <= 1280 * 28 * 28
     assert frame.model_width < 1920
     x, y = frame.to_screen(frame.model_width // 2, frame.model_height // 2)

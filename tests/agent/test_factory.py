@@ -17,9 +17,17 @@ def test_endpoint_without_model_asks_the_server_with_the_api_key(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-local")
     policy = build_policy(endpoint=chat_server.base_url, max_pixels=256 * 28 * 28)
     assert isinstance(policy, OpenAIPolicy)
-    assert policy.model == SERVED_MODEL and policy.api_key == "sk-local"
+    assert policy.model == SERVED_MODEL and policy.image_bounds.max_pixels == 256 * 28 * 28
     (listing,) = [r for r in chat_server.requests if r["path"] == "/v1/models"]
     assert listing["headers"]["Authorization"] == "Bearer sk-local"
+    chat_server.script(["<tool_call>{\"name\": \"computer_use\", \"arguments\": "
+                        "{\"action\": \"wait\", \"time\": 1}}</tool_call>"])
+    from PIL import Image
+
+    from qwen_gui_agent.actions.observation import Observation
+
+    policy.decide("t", Observation(image=Image.new("RGB", (300, 200)), env="browser"), [])
+    assert chat_server.requests[-1]["headers"]["Authorization"] == "Bearer sk-local"
 
 
 def test_an_unreachable_endpoint_without_model_says_to_pass_one() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 
 import pytest
 from fixtures.ports import closed_port
@@ -187,3 +188,75 @@ def test_invalid_settings_are_rejected() -> None:
         OpenAIPolicy("http://127.0.0.1:1", "m", image_format="gif")
     with pytest.raises(ValueError, match="max_retries"):
         OpenAIPolicy("http://127.0.0.1:1", "m", max_retries=-1)
+
+
+def test_one_kept_alive_connection_serves_every_step(chat_server) -> None:
+    screen = (560, 560)
+    chat_server.script([_click_text(Frame(*screen), 100, 100)] * 3)
+    with OpenAIPolicy(chat_server.base_url, "m") as policy:
+        for _ in range(3):
+            assert policy.decide("t", _obs(*screen), []).action == Click(x=100, y=100)
+    assert len(chat_server.requests) == 3 and chat_server.connections == 1
+
+
+def test_a_503_with_retry_after_is_waited_out_then_succeeds(chat_server) -> None:
+    screen = (560, 560)
+    chat_server.script([_click_text(Frame(*screen), 100, 100)])
+    chat_server.fail_next(503, headers={"Retry-After": "1"})
+    policy = OpenAIPolicy(chat_server.base_url, "m", backoff=0.01)
+    started = time.monotonic()
+    assert policy.decide("t", _obs(*screen), []).action == Click(x=100, y=100)
+    assert time.monotonic() - started >= 1.0  # the server's wait, not the 0.01 s backoff
+    assert len(chat_server.requests) == 2
+
+
+def test_a_persistent_503_gives_up_after_the_retry_budget(chat_server) -> None:
+    chat_server.fail_next(503, times=5)
+    policy = OpenAIPolicy(chat_server.base_url, "m", max_retries=2, backoff=0.01)
+    with pytest.raises(EndpointUnavailable, match=r"HTTP 503 injected failure \(3 attempt\(s\)\)"):
+        policy.decide("t", _obs(300, 300), [])
+    assert len(chat_server.requests) == 3
+
+
+def test_a_retry_after_past_the_deadline_fails_at_once(chat_server) -> None:
+    chat_server.fail_next(429, headers={"Retry-After": "30"})
+    policy = OpenAIPolicy(chat_server.base_url, "m", timeout=5)
+    started = time.monotonic()
+    with pytest.raises(EndpointTimeout, match="after 30 s, past this request's 5 s deadline"):
+        policy.decide("t", _obs(300, 300), [])
+    assert time.monotonic() - started < 4 and len(chat_server.requests) == 1
+
+
+def test_a_trickling_server_cannot_stretch_the_deadline(chat_server) -> None:
+    chat_server.trickle_next(0.2, total_s=20)
+    policy = OpenAIPolicy(chat_server.base_url, "m", timeout=1.5)
+    started = time.monotonic()
+    with pytest.raises(EndpointTimeout, match="within 1.5 s"):
+        policy.decide("t", _obs(300, 300), [])
+    assert time.monotonic() - started < 3
+
+
+def test_a_past_screenshot_is_encoded_once(chat_server, monkeypatch) -> None:
+    from qwen_gui_agent.model import endpoint
+
+    encoded: list[tuple[int, int]] = []
+    real = endpoint.image_data_url
+
+    def counting(image, image_format="png"):
+        encoded.append(image.size)
+        return real(image, image_format)
+
+    monkeypatch.setattr(endpoint, "image_data_url", counting)
+    screen = (560, 560)
+    chat_server.script([_click_text(Frame(*screen), 100, 100)] * 3)
+    policy = OpenAIPolicy(chat_server.base_url, "m", history_images=2)
+    history: list[HistoryEntry] = []
+    for _ in range(3):
+        observation = _obs(*screen)
+        decision = policy.decide("t", observation, history)
+        history.append(HistoryEntry(actions=decision.actions, screen_size=screen,
+                                    observation=observation))
+    # each step shows its own screenshot plus up to two past ones, yet each was encoded once
+    shown = [sum(p["type"] == "image_url" for p in r["body"]["messages"][1]["content"])
+             for r in chat_server.requests]
+    assert shown == [1, 2, 3] and len(encoded) == 3

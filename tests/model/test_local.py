@@ -10,6 +10,7 @@ from transformers import LogitsProcessor, LogitsProcessorList
 
 from qwen_gui_agent.actions import Click, Frame, LongPress, Terminate, TypeText
 from qwen_gui_agent.actions.decision import HistoryEntry
+from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.actions.observation import Observation
 from qwen_gui_agent.actions.prompt import build_messages, frame_for
 from qwen_gui_agent.errors import (
@@ -36,7 +37,7 @@ def test_loads_checkpoint_directory_with_image_only_processor(tiny_model_dir) ->
     assert isinstance(policy, Policy)
     assert isinstance(policy.processor, ImageOnlyQwenProcessor)
     assert (policy.device.type, policy.dtype, policy.attn_implementation) == ("cpu", torch.float32, "sdpa")
-    assert (policy.min_pixels, policy.max_pixels) == (4 * 28 * 28, 16384 * 28 * 28)
+    assert policy.image_bounds == ImageBounds(4 * 28 * 28, 16384 * 28 * 28)
     assert policy.generate_kwargs == {"max_new_tokens": 256, "do_sample": False}
 
 
@@ -55,7 +56,7 @@ def test_processor_keeps_the_model_size(scripted_policy, size) -> None:
 def test_narrow_pixel_bounds_still_a_fixed_point(scripted_policy) -> None:
     policy = scripted_policy(["x"], min_pixels=200 * 28 * 28, max_pixels=300 * 28 * 28)
     obs = _obs(1920, 1080)
-    frame = frame_for(obs, policy.min_pixels, policy.max_pixels)
+    frame = frame_for(obs, policy.image_bounds)
     assert frame.image_tokens <= 300
     inputs = policy.prepare(build_messages("t", obs, [], frame))
     assert int((inputs["input_ids"] == policy.model.config.image_token_id).sum()) == frame.image_tokens
@@ -69,7 +70,7 @@ def test_policy_bounds_win_over_the_processors_own(tiny_model, tiny_model_dir) -
     narrow = load_processor(tiny_model_dir, max_pixels=100 * 28 * 28)
     policy = QwenPolicy(model, processor=narrow, max_pixels=400 * 28 * 28)
     obs = _obs(1000, 800)
-    frame = frame_for(obs, policy.min_pixels, policy.max_pixels)
+    frame = frame_for(obs, policy.image_bounds)
     assert 100 < frame.image_tokens <= 400
     inputs = policy.prepare(build_messages("t", obs, [], frame))
     assert int((inputs["input_ids"] == model.config.image_token_id).sum()) == frame.image_tokens

@@ -35,7 +35,7 @@ def test_qwen_vl_finetune_layout(todo_run: Path, tmp_path: Path, kit: Any) -> No
         assert human["value"].count("<image>") == len(images) == 1
         assert human["value"].startswith("# Tools") and "<tools>" in human["value"]
         assert f"The user query:  {kit.TASK}" in human["value"]
-        frame = Frame(*step.screen_size, kit.MIN_PIXELS, kit.MAX_PIXELS)
+        frame = Frame(*step.screen_size, kit.BOUNDS)
         assert f"The screen's resolution is {frame.model_width}x{frame.model_height}." in human["value"]
         with Image.open(tmp_path / images[0]) as image:
             assert image.size == frame.model_size
@@ -92,12 +92,11 @@ def test_steps_without_a_usable_decision_give_no_sample(todo_run: Path, tmp_path
     from qwen_gui_agent.trajectories import Recorder
 
     source = load_trajectory(todo_run)
-    header = {"task": kit.TASK, "env": "browser", "min_pixels": kit.MIN_PIXELS,
-              "max_pixels": kit.MAX_PIXELS}
+    header = {"task": kit.TASK, "env": "browser", "image_bounds": kit.BOUNDS}
     with Recorder(tmp_path / "run", header) as recorder:
         for index, step in enumerate(source.steps, start=1):
             observation = Observation(image=source.image(step), env="browser")
-            frame = Frame(*step.screen_size, kit.MIN_PIXELS, kit.MAX_PIXELS)
+            frame = Frame(*step.screen_size, kit.BOUNDS)
             decision = kit.scripted_decision(step.actions[0], frame, "t")
             fields: dict[str, Any] = dict(decision=decision, error=None)
             if index == 1:
@@ -140,7 +139,7 @@ def test_an_exported_sample_tokenises_to_the_frame_image_tokens(
     inputs = processor(text=[text], images=[image], return_tensors="pt")
     image_token = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
     step = load_trajectory(todo_run).steps[0]
-    frame = Frame(*step.screen_size, kit.MIN_PIXELS, kit.MAX_PIXELS)
+    frame = Frame(*step.screen_size, kit.BOUNDS)
     assert int((inputs["input_ids"] == image_token).sum()) == frame.image_tokens
     assert text.count("<|vision_start|>") == 1 and "<tool_call>" in text
 
@@ -151,12 +150,11 @@ def test_past_screenshots_shown_at_run_time_are_exported_too(todo_run: Path, tmp
     from qwen_gui_agent.trajectories import Recorder
 
     source = load_trajectory(todo_run)
-    header = {"task": kit.TASK, "env": "browser", "min_pixels": kit.MIN_PIXELS,
-              "max_pixels": kit.MAX_PIXELS, "policy": {"history_images": 2},
+    header = {"task": kit.TASK, "env": "browser", "image_bounds": kit.BOUNDS, "policy": {"history_images": 2},
               "agent": {"history_images": 5}}
     with Recorder(tmp_path / "run", header) as recorder:
         for step in source.steps:
-            frame = Frame(*step.screen_size, kit.MIN_PIXELS, kit.MAX_PIXELS)
+            frame = Frame(*step.screen_size, kit.BOUNDS)
             recorder.record_step(index=step.index, timings={}, outcome=None, error=None,
                                  feedback=None,
                                  observation=Observation(image=source.image(step), env="browser"),
@@ -171,8 +169,7 @@ def test_past_screenshots_shown_at_run_time_are_exported_too(todo_run: Path, tmp
     assert summary.images == 4
     for name in shown[3]:
         with Image.open(tmp_path / "out" / name) as image:
-            assert image.size == Frame(*source.steps[0].screen_size, kit.MIN_PIXELS,
-                                       kit.MAX_PIXELS).model_size
+            assert image.size == Frame(*source.steps[0].screen_size, kit.BOUNDS).model_size
 
 
 def test_the_recorded_prompt_decides_what_a_sample_shows(todo_run: Path, tmp_path: Path,
@@ -184,14 +181,13 @@ def test_the_recorded_prompt_decides_what_a_sample_shows(todo_run: Path, tmp_pat
     from qwen_gui_agent.trajectories import Recorder
 
     source = load_trajectory(todo_run)
-    header = {"task": kit.TASK, "env": "browser", "min_pixels": kit.MIN_PIXELS,
-              "max_pixels": kit.MAX_PIXELS, "policy": {"class": "SomePolicy"}}
+    header = {"task": kit.TASK, "env": "browser", "image_bounds": kit.BOUNDS, "policy": {"class": "SomePolicy"}}
     history: list[HistoryEntry] = []
     sent: list[list[dict[str, Any]]] = []
     with Recorder(tmp_path / "run", header) as recorder:
         for step in source.steps:
             observation = Observation(image=source.image(step), env="browser")
-            frame = Frame(*step.screen_size, kit.MIN_PIXELS, kit.MAX_PIXELS)
+            frame = Frame(*step.screen_size, kit.BOUNDS)
             messages = build_messages(kit.TASK, observation, history, frame, history_images=1,
                                       extensions=["answer"])
             sent.append(messages_to_json(messages))

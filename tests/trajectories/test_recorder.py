@@ -41,7 +41,7 @@ def test_a_recorded_browser_run_reads_back_typed(todo_run: Path, kit: Any) -> No
     assert [s.executed for s in run.steps] == [True, True, True, False]
     for step in run.steps:
         width, height = step.screen_size
-        frame = Frame(width, height, run.header.min_pixels, run.header.max_pixels)
+        frame = Frame(width, height, run.header.image_bounds)
         assert tuple(step.model_size) == frame.model_size != (width, height)
         assert step.model_calls[0]["name"] == "computer_use"
         image = run.image(step)
@@ -51,7 +51,7 @@ def test_a_recorded_browser_run_reads_back_typed(todo_run: Path, kit: Any) -> No
     click = run.steps[0]
     x, y = click.actions[0].point
     assert click.model_calls[0]["arguments"]["coordinate"] == list(
-        Frame(*click.screen_size, run.header.min_pixels, run.header.max_pixels).to_model(x, y)
+        Frame(*click.screen_size, run.header.image_bounds).to_model(x, y)
     )
     assert run.steps[2].outcome is not None and run.steps[2].outcome.duration_s >= 0
     assert run.summary is not None and run.summary.steps == 4
@@ -213,7 +213,7 @@ def test_reader_rejects_damage_it_cannot_explain(tmp_path: Path) -> None:
         load_trajectory(_write_lines(tmp_path / "middle", [header, "{broken", step, summary]))
     with pytest.raises(TrajectoryError, match="newer than this reader"):
         load_trajectory(_write_lines(tmp_path / "newer", [{**header, "format_version": 99}]))
-    reshaped = {"type": "header", "format_version": 2, "run": {"task": "t"}}  # no task, env
+    reshaped = {"type": "header", "format_version": FORMAT_VERSION + 1, "run": {"task": "t"}}  # no task, env
     with pytest.raises(TrajectoryError, match="newer than this reader"):
         load_trajectory(_write_lines(tmp_path / "reshaped", [reshaped]))
     with pytest.raises(TrajectoryError, match="first line must be the header"):

@@ -1,24 +1,42 @@
 """The device programs the simulator answers (``input``, ``screencap``, ``wm``, ...).
 
-Each handler takes the simulator and ``argv[1:]`` and returns stdout (``str``
-or ``bytes``) or ``(stdout, stderr, exit_code)``. Output formats follow what
-real devices print closely enough for adbutils' parsers and AndroidEnv's.
+Each handler takes the device (anything shaped like :class:`Device`, in
+practice the simulator) and ``argv[1:]`` and returns stdout (``str`` or
+``bytes``) or ``(stdout, stderr, exit_code)``. Output formats follow what real
+devices print closely enough for adbutils' parsers and AndroidEnv's.
 """
 
 from __future__ import annotations
 
 import io
 import struct
-from typing import TYPE_CHECKING, Callable, Union
+from typing import Callable, Protocol, Union
 
 from qwen_gui_agent.envs.android.simulator import screen as ui
 from qwen_gui_agent.errors import UsageError
 
-if TYPE_CHECKING:
-    from qwen_gui_agent.envs.android.simulator.device import AdbDeviceSimulator
+
+class Device(Protocol):
+    """What the device programs read and change: the simulator's state, and nothing else of it."""
+
+    screen: ui.Screen
+    sdk: int
+    density: int
+    adbkeyboard: bool
+    settings: dict[str, dict[str, str]]
+    files: dict[str, bytes]
+
+    def screencap_png(self) -> bytes: ...
+
+    def type_text(self, text: str) -> None: ...
+
+    def set_rotation(self, rotation: int) -> None: ...
+
+    def adbkeyboard_broadcast(self, action: str, extras: dict[str, str]) -> None: ...
+
 
 Output = Union[str, bytes, "tuple[bytes, bytes, int]"]
-Handler = Callable[["AdbDeviceSimulator", list[str]], Output]
+Handler = Callable[[Device, list[str]], Output]
 COMMANDS: dict[str, Handler] = {}
 
 _KEYCODE_NUMBERS = {"3": "KEYCODE_HOME", "4": "KEYCODE_BACK", "66": "KEYCODE_ENTER",
@@ -63,7 +81,7 @@ def _keycode(name: str) -> str:
 
 
 @_command("input")
-def _input(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _input(sim: Device, args: list[str]) -> Output:
     if args and args[0] in _INPUT_SOURCES:
         args = args[1:]
     if len(args) >= 2 and args[0] == "-d":
@@ -102,7 +120,7 @@ def _input(sim: AdbDeviceSimulator, args: list[str]) -> Output:
 
 
 @_command("screencap")
-def _screencap(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _screencap(sim: Device, args: list[str]) -> Output:
     png = "-p" in args
     paths = [a for a in args if not a.startswith("-")]
     if paths:
@@ -117,7 +135,7 @@ def _screencap(sim: AdbDeviceSimulator, args: list[str]) -> Output:
 
 
 @_command("wm")
-def _wm(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _wm(sim: Device, args: list[str]) -> Output:
     screen = sim.screen
     if args[:1] == ["size"]:
         if len(args) == 2:
@@ -136,7 +154,7 @@ def _wm(sim: AdbDeviceSimulator, args: list[str]) -> Output:
     return _error("usage: wm [size|density] ...", 255)
 
 
-def _viewport(sim: AdbDeviceSimulator) -> str:
+def _viewport(sim: Device) -> str:
     w, h = sim.screen.logical_size
     return (f"DisplayViewport{{type=INTERNAL, valid=true, isActive=true, displayId=0, "
             f"uniqueId='local:0', physicalPort=0, orientation={sim.screen.rotation}, "
@@ -149,7 +167,7 @@ def _activity_record(activity: str) -> str:
 
 
 @_command("dumpsys")
-def _dumpsys(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _dumpsys(sim: Device, args: list[str]) -> Output:
     screen = sim.screen
     service = args[0] if args else ""
     if service == "display":
@@ -190,7 +208,7 @@ def _expand(activity: str) -> str:
 
 
 @_command("ime")
-def _ime(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _ime(sim: Device, args: list[str]) -> Output:
     installed = [ui.LATIN_IME] + ([ui.ADB_KEYBOARD] if sim.adbkeyboard else [])
     enabled = sim.settings["secure"]["enabled_input_methods"].split(":")
     if args[:1] == ["list"]:
@@ -218,7 +236,7 @@ def _ime(sim: AdbDeviceSimulator, args: list[str]) -> Output:
 
 
 @_command("settings")
-def _settings(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _settings(sim: Device, args: list[str]) -> Output:
     if len(args) >= 2 and args[1] in sim.settings:
         table = sim.settings[args[1]]
         if args[0] == "get" and len(args) == 3:
@@ -253,7 +271,7 @@ def _options(args: list[str]) -> tuple[dict[str, str], dict[str, str], list[str]
 
 
 @_command("am")
-def _am(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _am(sim: Device, args: list[str]) -> Output:
     sub, (options, extras, positional) = (args[0] if args else ""), _options(args[1:])
     if sub == "broadcast":
         action = options.get("-a", "")
@@ -281,7 +299,7 @@ def _am(sim: AdbDeviceSimulator, args: list[str]) -> Output:
 
 
 @_command("monkey")
-def _monkey(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _monkey(sim: Device, args: list[str]) -> Output:
     options, _extras, _positional = _options(args)
     package = options.get("-p")
     if package not in ui.APPS:
@@ -296,7 +314,7 @@ def _packages(args: list[str]) -> str:
 
 
 @_command("pm")
-def _pm(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _pm(sim: Device, args: list[str]) -> Output:
     if args[:2] == ["list", "packages"]:
         return _packages(args[2:])
     if args[:1] == ["path"] and len(args) == 2 and args[1] in ui.APPS:
@@ -311,24 +329,24 @@ def _pm(sim: AdbDeviceSimulator, args: list[str]) -> Output:
 
 
 @_command("cmd")
-def _cmd(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _cmd(sim: Device, args: list[str]) -> Output:
     if args[:1] == ["package"]:
         return _pm(sim, args[1:])
     return _error(f"Can't find service: {' '.join(args[:1])}", 255)
 
 
 @_command("getprop")
-def _getprop(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _getprop(sim: Device, args: list[str]) -> Output:
     if args:
         return sim.properties.get(args[0], "") + "\n"
     return "".join(f"[{k}]: [{v}]\n" for k, v in sorted(sim.properties.items()))
 
 
 @_command("sleep")
-def _sleep(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _sleep(sim: Device, args: list[str]) -> Output:
     return ""  # the simulated device is never busy; sleeping would only slow tests
 
 
 @_command("id")
-def _id(sim: AdbDeviceSimulator, args: list[str]) -> Output:
+def _id(sim: Device, args: list[str]) -> Output:
     return "uid=2000(shell) gid=2000(shell) groups=2000(shell) context=u:r:shell:s0\n"

@@ -47,7 +47,7 @@ def fact(text: str) -> None:
 def describe(step: Any) -> str:
     """``click x=212 y=147  "Click the name field."`` for a step's actions and thought."""
     if not step.actions:
-        return f"no action ({step.error})"
+        return f"no action ({(step.error or '').splitlines()[0]})"
     actions = "; ".join(" ".join([a.type, *(f"{k}={v}" for k, v in a.model_dump(exclude_defaults=True).items()
                                              if k != "type")]) for a in step.actions)
     thought = step.decision.thought if step.decision is not None else None
@@ -56,24 +56,27 @@ def describe(step: Any) -> str:
 
 # -- which policy --------------------------------------------------------------------
 
-def hub_answers(model: str) -> bool:
-    """Whether the hub knows ``model``, asked once with a hard time limit (no retries)."""
+def ask_hub(model: str) -> str | None:
+    """None when the hub serves ``model``, else why not; asked once, with a hard time limit."""
+    import urllib.error
+
     from huggingface_hub import constants
 
-    answered: list[bool] = []
+    answer: list[str | None] = []
 
     def ask() -> None:
         try:
-            with urllib.request.urlopen(f"{constants.ENDPOINT}/api/models/{model}",
-                                        timeout=HUB_TIMEOUT) as response:
-                answered.append(response.status == 200)
-        except OSError:
-            answered.append(False)
+            with urllib.request.urlopen(f"{constants.ENDPOINT}/api/models/{model}", timeout=HUB_TIMEOUT):
+                answer.append(None)
+        except urllib.error.HTTPError as error:
+            answer.append(f"{constants.ENDPOINT} answered HTTP {error.code} for it")
+        except OSError as error:
+            answer.append(f"{constants.ENDPOINT} is unreachable ({error})")
 
     asker = threading.Thread(target=ask, daemon=True)  # name lookups ignore socket timeouts
     asker.start()
     asker.join(HUB_TIMEOUT + 1)
-    return bool(answered and answered[0])
+    return answer[0] if answer else f"{constants.ENDPOINT} did not answer within {HUB_TIMEOUT:.0f} s"
 
 
 def real_model(requested: str | None) -> str | None:
@@ -97,9 +100,9 @@ def real_model(requested: str | None) -> str | None:
     if constants.HF_HUB_OFFLINE:
         print(f"model: {model} is not on disk and HF_HUB_OFFLINE is set; the offline demo runs instead")
         return None
-    if not hub_answers(model):
-        print(f"model: {model} is not on disk and {constants.ENDPOINT} did not answer within "
-              f"{HUB_TIMEOUT:.0f} s; the offline demo runs instead")
+    why = ask_hub(model)
+    if why is not None:
+        print(f"model: {model} is not on disk and {why}; the offline demo runs instead")
         return None
     print(f"model: {model}, from the hub (downloaded on first use: several GB)")
     return model
@@ -138,7 +141,9 @@ def export_run(run: Path, runs: Path) -> int:
          "the screenshot resized to the model's frame, the tool call in model pixels")
     summary = export(run, runs / "exports" / run.name, format="qwen-vl-finetune")
     fact(f"-> {summary.samples} sample(s), {summary.images} image(s) in {summary.data_file}")
-    if summary.samples:
+    if not summary.samples:
+        fact("   (no step was carried out, so there is nothing to train on)")
+    else:
         first = json.loads(summary.data_file.read_text(encoding="utf-8"))[0]
         fact(f"   first sample's image: {first['image'] if isinstance(first['image'], str) else first['image'][0]}")
         fact("   its assistant turn: " + first["conversations"][-1]["value"].replace("\n", " "))
@@ -154,6 +159,8 @@ def replay_run(run: Path, runs: Path, headed: bool) -> tuple[Any, str]:
     fact(f"-> replay {result.status}: {result.replayed} recorded step(s) re-executed, "
          f"{len(result.mismatches)} mismatch(es); the page says {greeting!r}")
     fact(f"   recorded as its own run: {result.trajectory_path}")
+    if not result.replayed:
+        fact("   (the run executed no action, so there was nothing to re-execute)")
     return result, greeting
 
 

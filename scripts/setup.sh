@@ -6,6 +6,7 @@
 #   bash scripts/setup.sh                           into .venv here (created when missing),
 #                                                   or into the virtualenv already active
 #   PYTHON=/path/to/python bash scripts/setup.sh    into that interpreter's environment
+#   QWEN_AGENT_TORCH_INDEX=URL                      a mirror of PyTorch's CPU wheel index
 #
 # Afterwards `source .venv/bin/activate` puts python, qwen-agent and adb on PATH.
 set -euo pipefail
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 
 TORCH_VERSION=2.13.0
-TORCH_CPU_INDEX=https://download.pytorch.org/whl/cpu   # PyTorch's documented CPU-only wheels
+TORCH_CPU_INDEX=${QWEN_AGENT_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}   # PyTorch's CPU-only wheels
 APT_PACKAGES=(xvfb xdotool xclip x11-utils python3-tk)
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 

@@ -19,8 +19,16 @@ APT_PACKAGES=(xvfb xdotool xclip x11-utils python3-tk)
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 
 say() { echo "setup: $*"; }
-SUDO=()
-[ "$(id -u)" -eq 0 ] || SUDO=(sudo)
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    say "installing Debian packages needs root: run this as root, or install sudo"
+    exit 1
+  fi
+}
 
 # -- Debian packages ------------------------------------------------------------------
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
@@ -43,10 +51,10 @@ want_browser=false
 system_browser || want_browser=true
 if [ "${#missing[@]}" -gt 0 ] || $want_browser; then
   say "updating the package lists"
-  "${SUDO[@]}" apt-get update -qq
+  as_root apt-get update -qq
   if $want_browser; then
-    # Ubuntu's `chromium` is a stub that installs a snap (which Playwright cannot
-    # drive, and which needs snapd): there Playwright's own Chromium is used below.
+    # Ubuntu's `chromium` is a stub that installs a snap, which needs snapd and whose
+    # sandbox gets in Playwright's way: there Playwright's own Chromium is used below.
     candidate=$(apt-cache policy chromium 2>/dev/null | awk '/Candidate:/ {print $2}')
     case $candidate in
       ""|"(none)"|*snap*) say "no Debian chromium package here (candidate: ${candidate:-none}); Playwright's Chromium will be used" ;;
@@ -55,7 +63,7 @@ if [ "${#missing[@]}" -gt 0 ] || $want_browser; then
   fi
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    as_root env DEBIAN_FRONTEND=noninteractive \
       apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi

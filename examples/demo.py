@@ -214,8 +214,8 @@ def main() -> int:
         policy, who = build_policy(model=model), f"the model {model}"
     else:
         policy, who = SignUpPolicy(NAME), "a rule-based policy (SignUpPolicy, examples/custom_policy.py)"
-        print("It finds the name field and the Sign-up button by their colours in each screenshot; "
-              "no model is involved in parts 1-4.")
+        print("Parts 1-4 use a rule-based policy: it finds the name field and the Sign-up button "
+              "by their colours in each screenshot; no model is involved.")
     result, greeting = solve(policy, who, args.runs, args.headed, args.max_steps)
     if result.trajectory_path is None or result.status == "error":
         print(f"\ndemo: the run broke: {result.message}")

@@ -387,9 +387,9 @@ class Agent:
     def _final(self, step: StepResult, action: Answer | Terminate) -> None:
         if isinstance(action, Answer):
             step.answer = self.secrets.redact(action.text)
-            self._stop(step, "success", "the model answered")
+            self._stop(step, "success", "the policy answered")
         else:
-            self._stop(step, action.status, f"the model terminated with {action.status}")
+            self._stop(step, action.status, f"the policy terminated with {action.status}")
 
     def _stop(self, step: StepResult, status: RunStatus, message: str) -> None:
         step.status = status

@@ -8,12 +8,14 @@ view) is the same machinery a Qwen2.5-VL run uses.
 
     python examples/custom_policy.py            # headless Chromium, fully offline
     python examples/custom_policy.py --headed   # watch it
+
+The trajectory goes to ``runs/`` (``--record DIR``). ``examples/demo.py`` runs
+this policy too, then reports, exports and replays its run.
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -60,12 +62,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--name", default="Ada Lovelace")
     parser.add_argument("--headed", action="store_true")
-    parser.add_argument("--record", default=None, help="folder for the trajectory (default: a temp dir)")
+    parser.add_argument("--record", default="runs", help="where trajectories go (default: runs/)")
     args = parser.parse_args()
 
-    record = args.record or tempfile.mkdtemp(prefix="custom-policy-")
     with make_env("browser", url=PAGE.as_uri(), headless=not args.headed) as env:
-        agent = Agent(SignUpPolicy(args.name), env, max_steps=6, record_dir=record,
+        agent = Agent(SignUpPolicy(args.name), env, max_steps=6, record_dir=args.record,
                       on_step=lambda s: print(f"step {s.index}: {s.actions[0].type if s.actions else '-'}"
                                               f"  {s.decision.thought if s.decision else s.error}"))
         result = agent.run(f"Sign up for the newsletter as {args.name}")

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine and runs the whole test suite. Extra arguments go to pytest.
+# Sets the machine up (scripts/setup.sh), then runs the whole test suite in the
+# environment it installed into. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec "${PYTHON:-python3}" -m pytest "$@"
+. scripts/env.sh
+activate_env
+exec "$PY" -m pytest "$@"

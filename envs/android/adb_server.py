@@ -6,6 +6,7 @@ client-server path stays in use, also with the device simulator.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -19,13 +20,24 @@ if TYPE_CHECKING:
     from adbutils import AdbClient
 
 
-def start_adb_server(port: int, timeout: float = 30.0) -> None:
-    """``adb -P PORT start-server`` (returns at once when one already runs there)."""
+ISOLATED_ADB_ENV = {"ADB_EMU": "0", "ADB_USB": "0", "ADB_MDNS": "0"}
+"""Read by adb's server at start (adb ``client/main.cpp``): no scan of local ports
+5555-5585 for emulators, no USB devices, no mDNS discovery. Such a server lists
+only the devices ``adb connect`` gave it."""
+
+
+def start_adb_server(port: int, timeout: float = 30.0, *, isolated: bool = False) -> None:
+    """``adb -P PORT start-server`` (returns at once when one already runs there).
+
+    ``isolated`` starts it with :data:`ISOLATED_ADB_ENV`: it then never picks up
+    a user's emulators or phones, only the devices connected to it explicitly.
+    """
     import adbutils
 
+    env = {**os.environ, **ISOLATED_ADB_ENV} if isolated else None
     try:
         subprocess.run([adbutils.adb_path(), "-P", str(port), "start-server"],
-                       check=True, capture_output=True, timeout=timeout)
+                       check=True, capture_output=True, timeout=timeout, env=env)
     except (OSError, subprocess.SubprocessError) as error:
         raise EnvError(f"could not start an adb server on port {port}: {error}") from error
 
@@ -43,14 +55,15 @@ def private_adb_server(timeout: float = 30.0) -> Iterator[AdbClient]:
 
     A user's own server on 5037, and its devices, stay untouched: the
     simulator, tests, benchmarks and examples run against one of these.
-    The client's ``port`` is the server's.
+    It is isolated: it sees only the devices connected to it (``adb connect``),
+    never an emulator or phone of the user's. The client's ``port`` is the server's.
     """
     import adbutils
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    start_adb_server(port, timeout)
+    start_adb_server(port, timeout, isolated=True)
     client = adbutils.AdbClient(host="127.0.0.1", port=port, socket_timeout=timeout)
     try:
         yield client

@@ -163,7 +163,7 @@ def test_terminate_failure_exits_1(record: bool, page_server: PageServer, chat_s
     done = qwen_agent(*run_args(page_server, chat_server, tmp_path / "runs", *extra), cwd=tmp_path)
     assert done.returncode == EXIT["failure"], done.stderr
     assert re.search(r"^FAILED: failure after 1 step\(s\)", done.stdout, re.M)
-    assert "message: the model terminated with failure" in done.stdout
+    assert "message: the policy terminated with failure" in done.stdout
     if record:
         assert load_trajectory(only_run(tmp_path / "runs")).status == "failure"
     else:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fixtures.models import SERVED_MODEL
+from fixtures.ports import closed_port
 
 from qwen_gui_agent.model.endpoint import OpenAIPolicy
 from qwen_gui_agent.model.factory import build_policy
@@ -32,4 +33,4 @@ def test_endpoint_without_model_asks_the_server_with_the_api_key(
 
 def test_an_unreachable_endpoint_without_model_says_to_pass_one() -> None:
     with pytest.raises(ValueError, match="pass --model NAME"):
-        build_policy(endpoint="http://127.0.0.1:9")
+        build_policy(endpoint=f"http://127.0.0.1:{closed_port()}")

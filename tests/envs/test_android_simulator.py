@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import signal
 import struct
 import subprocess
 import sys
+import time
 
 import pytest
 from PIL import Image
@@ -118,3 +120,25 @@ def test_bad_input_commands_fail_like_the_device(adb_server, adb_simulator, bad)
     result = adb_server.device(adb_simulator.serial).shell2(bad, v2=True)
     assert result.returncode == 1
     assert "Usage: input" in result.stderr
+
+
+def test_a_private_adb_server_lists_only_the_devices_connected_to_it():
+    """An emulator on adb's scan ports (5555-5585; here a simulator on the first free
+    one) stays out of a private server, which lists exactly what it was told to connect."""
+    from qwen_gui_agent.envs.android.adb_server import private_adb_server
+    from qwen_gui_agent.envs.android.simulator import AdbDeviceSimulator
+
+    with contextlib.ExitStack() as stack:
+        for port in range(5555, 5586, 2):  # an emulator's adb port is odd: emulator-5554 is 5555
+            with contextlib.suppress(OSError):
+                stack.enter_context(AdbDeviceSimulator(port=port))
+                break
+        client = stack.enter_context(private_adb_server())
+        deadline = time.monotonic() + 3  # adb scans the emulator ports at start, then every second
+        while time.monotonic() < deadline:
+            assert client.list() == []
+            time.sleep(0.25)
+        mine = stack.enter_context(AdbDeviceSimulator())
+        mine.connect(client)
+        assert [(i.serial, i.state) for i in client.list()] == [(mine.serial, "device")]
+        client.disconnect(mine.serial)

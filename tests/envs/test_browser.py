@@ -102,7 +102,12 @@ def test_click_lands_on_the_css_pixel(probe: BrowserEnv, point: tuple[int, int])
 
 
 def test_click_found_in_the_screenshot_hits_the_button(probe: BrowserEnv) -> None:
-    """Vision round trip: locate the red button in the screenshot, click its centre."""
+    """Vision round trip: locate the red button in the screenshot, click its centre.
+
+    The centre may be a glyph of the label, depending on the installed fonts, so
+    the check afterwards reads the pixels that were the button's plain red
+    background (a glyph pixel is never exactly #c33), not the centre.
+    """
     image = probe.observe().image.convert("RGB")
     red = [(x, y) for x in range(0, image.width, 2) for y in range(0, image.height // 2, 2)
            if image.getpixel((x, y)) == (0xCC, 0x33, 0x33)]
@@ -111,8 +116,9 @@ def test_click_found_in_the_screenshot_hits_the_button(probe: BrowserEnv) -> Non
     cy = (min(p[1] for p in red) + max(p[1] for p in red)) // 2
     probe.execute(Click(x=cx, y=cy))
     assert probe.page.text_content("#status") == "clicked"
-    r, g, b = probe.observe().image.convert("RGB").getpixel((cx, cy))
-    assert g > 150 and r < 100 and b < 100  # now green (#3a3, give or take a hover tint)
+    after = probe.observe().image.convert("RGB")
+    # now green (#3a3, give or take a hover tint)
+    assert all(g > 150 and r < 100 and b < 100 for r, g, b in map(after.getpixel, red))
 
 
 def test_double_and_right_click(probe: BrowserEnv) -> None:

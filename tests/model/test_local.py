@@ -33,7 +33,7 @@ def _obs(width: int, height: int, env: str = "desktop") -> Observation:
 
 
 def test_loads_checkpoint_directory_with_image_only_processor(tiny_model_dir) -> None:
-    policy = QwenPolicy(model=tiny_model_dir)
+    policy = QwenPolicy(model=tiny_model_dir, device="cpu")  # the default is CUDA where there is one
     assert isinstance(policy, Policy)
     assert isinstance(policy.processor, ImageOnlyQwenProcessor)
     assert (policy.device.type, policy.dtype, policy.attn_implementation) == ("cpu", torch.float32, "sdpa")

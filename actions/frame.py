@@ -2,7 +2,9 @@
 
 Qwen2.5-VL answers in the pixel space of the image it was fed, which is the
 screenshot after :func:`smart_resize`. A :class:`Frame` ties the two together
-so every conversion goes through one place.
+so every conversion goes through one place. :class:`ImageBounds` says how a
+model family's image processor resizes (its pixel budget and the multiple each
+side is rounded to); the Qwen2.5-VL defaults live here and nowhere else.
 """
 
 from __future__ import annotations
@@ -18,6 +20,30 @@ MIN_PIXELS = 4 * 28 * 28
 MAX_PIXELS = 16384 * 28 * 28
 MAX_ASPECT_RATIO = 200
 
+
+@dataclass(frozen=True)
+class ImageBounds:
+    """How a family's image processor sizes a screenshot: area limits and side multiple.
+
+    ``factor`` is the vision patch size times the spatial merge size (Qwen2.5-VL:
+    14 x 2 = 28; Qwen3-VL: 16 x 2 = 32). Each family keeps its own bounds, because
+    a point only maps back correctly through the exact size the model saw.
+    """
+
+    min_pixels: int = MIN_PIXELS
+    max_pixels: int = MAX_PIXELS
+    factor: int = IMAGE_FACTOR
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_pixels <= self.max_pixels or self.factor <= 0:
+            raise UsageError(
+                f"image bounds need 0 < min_pixels <= max_pixels and a positive factor, got "
+                f"min_pixels={self.min_pixels}, max_pixels={self.max_pixels}, factor={self.factor}"
+            )
+
+    def frame(self, screen_width: int, screen_height: int) -> Frame:
+        """The frame a screenshot of this size gets under these bounds."""
+        return Frame(screen_width, screen_height, self.min_pixels, self.max_pixels, self.factor)
 
 
 def smart_resize(
@@ -67,12 +93,13 @@ class Frame:
     screen_height: int
     min_pixels: int = MIN_PIXELS
     max_pixels: int = MAX_PIXELS
+    factor: int = IMAGE_FACTOR
     model_height: int = field(init=False)
     model_width: int = field(init=False)
 
     def __post_init__(self) -> None:
         h, w = smart_resize(
-            self.screen_height, self.screen_width,
+            self.screen_height, self.screen_width, factor=self.factor,
             min_pixels=self.min_pixels, max_pixels=self.max_pixels,
         )
         object.__setattr__(self, "model_height", h)
@@ -84,31 +111,46 @@ class Frame:
         return self.model_width, self.model_height
 
     @property
+    def image_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the image the model is fed (here also its coordinate space)."""
+        return self.model_size
+
+    @property
     def screen_size(self) -> tuple[int, int]:
         """``(width, height)`` of the screenshot."""
         return self.screen_width, self.screen_height
 
     @property
+    def bounds(self) -> ImageBounds:
+        """The image bounds this frame was sized under."""
+        return ImageBounds(self.min_pixels, self.max_pixels, self.factor)
+
+    @property
     def image_tokens(self) -> int:
-        """Image tokens the model spends on one screenshot (one per 28x28 patch)."""
-        return (self.model_width // IMAGE_FACTOR) * (self.model_height // IMAGE_FACTOR)
+        """Image tokens the model spends on one screenshot (one per ``factor`` x ``factor`` patch)."""
+        return (self.model_width // self.factor) * (self.model_height // self.factor)
 
     def to_screen(self, x: float, y: float) -> tuple[int, int]:
         """Map a model-image point to the screenshot pixel it covers."""
         return (
-            _scale(x, self.model_width, self.screen_width, "x", "model image"),
-            _scale(y, self.model_height, self.screen_height, "y", "model image"),
+            scale_axis(x, self.model_width, self.screen_width, "x", "model image"),
+            scale_axis(y, self.model_height, self.screen_height, "y", "model image"),
         )
 
     def to_model(self, x: float, y: float) -> tuple[int, int]:
         """Map a screenshot pixel to the model-image point that covers it."""
         return (
-            _scale(x, self.screen_width, self.model_width, "x", "screenshot"),
-            _scale(y, self.screen_height, self.model_height, "y", "screenshot"),
+            scale_axis(x, self.screen_width, self.model_width, "x", "screenshot"),
+            scale_axis(y, self.screen_height, self.model_height, "y", "screenshot"),
         )
 
 
-def _scale(value: float, source: int, target: int, axis: str, where: str) -> int:
+def scale_axis(value: float, source: int, target: int, axis: str, where: str) -> int:
+    """One coordinate from a ``source``-wide axis to a ``target``-wide one, proportionally.
+
+    Valid values are ``0 <= value < source`` (the pixels of the source axis);
+    anything else raises :class:`CoordinateError` naming ``axis`` and ``where``.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
         isinstance(value, float) and not math.isfinite(value)  # ints of any size are fine here
     ):

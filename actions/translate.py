@@ -328,7 +328,7 @@ def call_to_actions(
     except ParseError:
         raise
     except ValueError as exc:  # pydantic's ValidationError and key-name errors
-        raise ParseError(f"invalid `{name}` call: {_explain(exc)}") from None
+        raise ParseError(f"invalid `{name}` call: {explain(exc)}") from None
 
 
 def _arguments(call: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -348,7 +348,8 @@ def _arguments(call: Mapping[str, Any]) -> Mapping[str, Any]:
     return args
 
 
-def _explain(exc: ValueError) -> str:
+def explain(exc: ValueError) -> str:
+    """A validation error (pydantic's, or a key name's) in one line, for a message to the model."""
     errors = getattr(exc, "errors", None)
     if callable(errors):
         return "; ".join(

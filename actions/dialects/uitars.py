@@ -216,7 +216,7 @@ def _long_press(c: _Context) -> list[Action]:
 
 def _finished(c: _Context) -> list[Action]:
     content = c.text("content", required=False)
-    return [Answer(text=content) if content.strip() else Terminate(status="success")]
+    return [Answer(text=content) if content else Terminate(status="success")]
 
 
 def _no_key_holding(c: _Context) -> list[Action]:

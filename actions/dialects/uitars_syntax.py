@@ -33,7 +33,8 @@ _NOISE = re.compile(r"<\|[a-z_]{1,30}\|>|\[EOS\]|^[ \t]*```[\w-]*[ \t]*$", re.MU
 _MARKER = re.compile(r"^[ \t]*Action[ \t]*[:：][ \t]*", re.MULTILINE)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CALL_HEAD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*[ \t]*\(")
-_KWARG_AHEAD = re.compile(r",[ \t\r\n]*[A-Za-z_][A-Za-z0-9_]*[ \t\r\n]*=")
+_NEXT_ARG = re.compile(r",[ \t\r\n]*(?:[A-Za-z_][A-Za-z0-9_]*[ \t\r\n]*=|\))")
+"""What follows a value that ends: the next keyword, or a trailing comma."""
 _THINK_TAG = re.compile(r"</?think>", re.IGNORECASE)
 _THOUGHT_LABEL = re.compile(r"^[ \t]*Thought[ \t]*[:：][ \t]*", re.MULTILINE)
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"'}
@@ -192,7 +193,7 @@ class _Reader:
                 return True
             after = _skip(text, pos + 1, " \t")
             return after == len(text) or text[after] in "\r\n#"
-        return text[pos] == "," and _KWARG_AHEAD.match(text, pos) is not None
+        return _NEXT_ARG.match(text, pos) is not None
 
     def _group(self, name: str) -> str:
         depth, i = 0, self.pos

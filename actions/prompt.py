@@ -25,6 +25,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qwen_gui_agent.actions import Action, Frame, action_to_dict
+from qwen_gui_agent.actions.dialects.qwen25 import QUERY_PREFIX
+from qwen_gui_agent.actions.dialects.toolcall import PROGRESS_PREFIX
 from qwen_gui_agent.actions.frame import MAX_PIXELS, MIN_PIXELS
 from qwen_gui_agent.actions.tools import system_prompt, tool_name_for
 from qwen_gui_agent.actions.translate import action_to_call
@@ -36,9 +38,6 @@ if TYPE_CHECKING:
     from qwen_gui_agent.actions.decision import HistoryEntry
     from qwen_gui_agent.actions.observation import Observation
 
-QUERY_PREFIX = "The user query:  "
-"""Two spaces, as in the cookbook's trained example."""
-PROGRESS_PREFIX = "Task progress (You have done the following operation on the current device): "
 IMAGE_PLACEHOLDER = "<|vision_start|><|image_pad|><|vision_end|>"
 
 

@@ -18,13 +18,14 @@ from dataclasses import replace
 from typing import ClassVar
 
 from qwen_gui_agent.actions.coordinates import CoordinateFrame, Point
-from qwen_gui_agent.actions.errors import ParseError
 from qwen_gui_agent.actions.frame import Frame, ImageBounds
 from qwen_gui_agent.actions.models import Action
+from qwen_gui_agent.actions.observation import EnvKind
 from qwen_gui_agent.actions.parser import Response
+from qwen_gui_agent.errors import ParseError, UsageError
 
 
-class FamilyError(ValueError):
+class FamilyError(UsageError):
     """An unknown family name, or a checkpoint no dialect speaks."""
 
 
@@ -83,7 +84,7 @@ class Dialect(ABC):
 
     @abstractmethod
     def parse(
-        self, text: str, frame: CoordinateFrame, env_kind: str, *, pointer: Point | None = None
+        self, text: str, frame: CoordinateFrame, env_kind: EnvKind, *, pointer: Point | None = None
     ) -> Response:
         """Raw output -> actions in screenshot pixels; :class:`ParseError` for the model otherwise.
 
@@ -93,22 +94,22 @@ class Dialect(ABC):
 
     @abstractmethod
     def render(
-        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: str,
+        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: EnvKind,
         thought: str | None = None,
     ) -> str:
-        """The assistant turn this family would write for ``actions`` (``ValueError`` if it cannot)."""
+        """The assistant turn this family would write for ``actions``; ``UsageError`` if it cannot."""
 
     @abstractmethod
-    def system_prompt(self, frame: CoordinateFrame, env_kind: str) -> str:
+    def system_prompt(self, frame: CoordinateFrame, env_kind: EnvKind) -> str:
         """The system message the family was trained with for this env kind."""
 
     @abstractmethod
-    def user_prompt(self, task: str, env_kind: str, steps: Sequence[str] = ()) -> str:
+    def user_prompt(self, task: str, env_kind: EnvKind, steps: Sequence[str] = ()) -> str:
         """The user text before the screenshot: the task and, for step-line families, the steps."""
 
     @abstractmethod
     def describe_step(
-        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: str, raw: str = ""
+        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: EnvKind, raw: str = ""
     ) -> str:
         """One past step as history: a ``Step k:`` line body, or an assistant turn.
 

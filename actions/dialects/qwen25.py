@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from qwen_gui_agent.actions.coordinates import CoordinateFrame
 from qwen_gui_agent.actions.dialects.toolcall import PROGRESS_PREFIX, ToolCallDialect, steps_text
 from qwen_gui_agent.actions.frame import ImageBounds
+from qwen_gui_agent.actions.observation import EnvKind
 from qwen_gui_agent.actions.tools import system_prompt, tool_name_for
 
 QUERY_PREFIX = "The user query:  "
@@ -27,12 +28,12 @@ class Qwen25Dialect(ToolCallDialect):
     bounds = ImageBounds()
 
     def system_prompt(
-        self, frame: CoordinateFrame, env_kind: str, *, extensions: Iterable[str] = ()
+        self, frame: CoordinateFrame, env_kind: EnvKind, *, extensions: Iterable[str] = ()
     ) -> str:
         """The tool schema stating the resized size; ``extensions`` advertise untrained actions."""
         return system_prompt(tool_name_for(env_kind), frame, extensions=extensions)
 
-    def user_prompt(self, task: str, env_kind: str, steps: Sequence[str] = ()) -> str:
+    def user_prompt(self, task: str, env_kind: EnvKind, steps: Sequence[str] = ()) -> str:
         """``The user query:  {task}`` then ``Task progress (...): Step 1: {call}; ...``.
 
         The same text for every env kind: only the tool differs.

@@ -23,14 +23,15 @@ from collections.abc import Sequence
 
 from qwen_gui_agent.actions.coordinates import GRID, CoordinateFrame, Point, RelativeFrame
 from qwen_gui_agent.actions.dialects.toolcall import PROGRESS_PREFIX, ToolCallDialect, steps_text
-from qwen_gui_agent.actions.errors import ParseError
 from qwen_gui_agent.actions.frame import Frame, ImageBounds
 from qwen_gui_agent.actions.models import Action
+from qwen_gui_agent.actions.observation import EnvKind
 from qwen_gui_agent.actions.parser import Response
 from qwen_gui_agent.actions.tools import (
     COMPUTER_USE, DEFAULT_SYSTEM, MOBILE_USE, Param, Tool, ToolAction, function_schema,
     tool_name_for, tools_section,
 )
+from qwen_gui_agent.errors import ParseError
 
 QWEN3_BOUNDS = ImageBounds(min_pixels=65536, max_pixels=16777216, factor=32)
 """The Qwen3-VL processor's ``shortest_edge`` / ``longest_edge`` pixels and patch 16 x merge 2."""
@@ -126,7 +127,7 @@ class Qwen3Dialect(ToolCallDialect):
         return RelativeFrame(image)
 
     def parse(
-        self, text: str, frame: CoordinateFrame, env_kind: str, *, pointer: Point | None = None
+        self, text: str, frame: CoordinateFrame, env_kind: EnvKind, *, pointer: Point | None = None
     ) -> Response:
         try:
             return super().parse(text, frame, env_kind, pointer=pointer)
@@ -135,7 +136,7 @@ class Qwen3Dialect(ToolCallDialect):
                 raise
             raise ParseError(str(exc).rstrip(".") + "." + _GRID_NOTE, text) from None
 
-    def system_prompt(self, frame: CoordinateFrame, env_kind: str) -> str:
+    def system_prompt(self, frame: CoordinateFrame, env_kind: EnvKind) -> str:
         """The official schema for the env kind, stating the grid, then the response format."""
         tool = COMPUTER if tool_name_for(env_kind) == "computer_use" else MOBILE
         schema = function_schema(tool, tool.actions, _STATED_SIZE[tool.name],
@@ -143,12 +144,12 @@ class Qwen3Dialect(ToolCallDialect):
         system = "" if tool is MOBILE else DEFAULT_SYSTEM  # as each cookbook sends it
         return f"{system}\n\n{tools_section(schema)}{RESPONSE_FORMAT}"
 
-    def user_prompt(self, task: str, env_kind: str, steps: Sequence[str] = ()) -> str:
+    def user_prompt(self, task: str, env_kind: EnvKind, steps: Sequence[str] = ()) -> str:
         """The mobile cookbook's ``The user query: {task}.`` and ``Task progress (...): ...``."""
         return f"The user query: {task}.\n{PROGRESS_PREFIX}{steps_text(steps)}.\n"
 
     def describe_step(
-        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: str, raw: str = ""
+        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: EnvKind, raw: str = ""
     ) -> str:
         """The output's own ``Action:`` summary (quotes dropped, as the cookbook does), else calls."""
         line = _ACTION_LINE.search(raw)

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 
 from qwen_gui_agent.actions.coordinates import CoordinateFrame, Point
 from qwen_gui_agent.actions.dialects.base import Dialect
-from qwen_gui_agent.actions.errors import ParseError
 from qwen_gui_agent.actions.models import Action, action_to_dict
+from qwen_gui_agent.actions.observation import EnvKind
 from qwen_gui_agent.actions.parser import Response, parse_response
 from qwen_gui_agent.actions.tools import tool_name_for
 from qwen_gui_agent.actions.translate import action_to_call
+from qwen_gui_agent.errors import ParseError, UsageError
 
 PROGRESS_PREFIX = "Task progress (You have done the following operation on the current device): "
 """How the Qwen agent cookbooks introduce the steps done so far."""
@@ -28,7 +29,7 @@ class ToolCallDialect(Dialect):
     syntax = "qwen"
 
     def parse(
-        self, text: str, frame: CoordinateFrame, env_kind: str, *, pointer: Point | None = None
+        self, text: str, frame: CoordinateFrame, env_kind: EnvKind, *, pointer: Point | None = None
     ) -> Response:
         try:
             return parse_response(text, frame, tool_name=tool_name_for(env_kind), pointer=pointer)
@@ -36,12 +37,12 @@ class ToolCallDialect(Dialect):
             raise self.mismatch(exc, text) from None
 
     def render(
-        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: str,
+        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: EnvKind,
         thought: str | None = None,
     ) -> str:
         """``thought`` (verbatim, it already carries the family's labels) then one block per call."""
         if not actions:
-            raise ValueError("nothing to render: no actions")
+            raise UsageError("nothing to render: no actions")
         tool = tool_name_for(env_kind)
         blocks = [
             f"<tool_call>\n{json.dumps(action_to_call(a, frame, tool), ensure_ascii=False)}"
@@ -51,7 +52,7 @@ class ToolCallDialect(Dialect):
         return "\n".join(([thought] if thought else []) + blocks)
 
     def describe_step(
-        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: str, raw: str = ""
+        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: EnvKind, raw: str = ""
     ) -> str:
         """The step's calls as the model would have written them, comma-separated."""
         tool = tool_name_for(env_kind)
@@ -62,7 +63,7 @@ def _call_json(action: Action, frame: CoordinateFrame, tool: str) -> str:
     """The action as the model's call; one no call expresses stays in the unified form."""
     try:
         call = action_to_call(action, frame, tool)
-    except ValueError:
+    except UsageError:
         call = action_to_dict(action)
     return json.dumps(call, ensure_ascii=False)
 

@@ -33,7 +33,7 @@ UI-TARS call                           unified action
 
 Rendering writes the trained spellings back (``start_box='<|box_start|>(x,y)<|box_end|>'``,
 as the official training data does); actions UI-TARS has no call for (a
-middle or triple click, a URL, a scroll on both axes, the menu button) raise ``ValueError``.
+middle or triple click, a URL, a scroll on both axes, the menu button) raise ``UsageError``.
 """
 
 from __future__ import annotations
@@ -45,16 +45,17 @@ from dataclasses import dataclass
 from qwen_gui_agent.actions.coordinates import CoordinateFrame, Point
 from qwen_gui_agent.actions.dialects.base import Dialect
 from qwen_gui_agent.actions.dialects.uitars_syntax import Call, read_reply
-from qwen_gui_agent.actions.errors import ParseError, brief
 from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.actions.keys import split_combo
 from qwen_gui_agent.actions.models import (
     Action, Answer, Click, Drag, Key, LongPress, Move, Navigate, OpenApp, Scroll, SystemButton,
     Terminate, TypeText, Wait,
 )
+from qwen_gui_agent.actions.observation import EnvKind
 from qwen_gui_agent.actions.parser import Response
 from qwen_gui_agent.actions.tools import DEFAULT_SYSTEM, tool_name_for
 from qwen_gui_agent.actions.translate import coordinate_pair, explain, number
+from qwen_gui_agent.errors import CoordinateError, ParseError, UsageError, brief
 
 UI_TARS_BOUNDS = ImageBounds(min_pixels=100 * 28 * 28, max_pixels=16384 * 28 * 28, factor=28)
 SCROLL_PIXELS = 500
@@ -154,7 +155,7 @@ class _Context:
             ) from None
         try:
             return self.frame.to_screen(x, y)
-        except ValueError:
+        except CoordinateError:
             width, height = self.frame.model_size
             raise ParseError(
                 f"`{key}` {brief(raw)} of `{self.call.name}` is outside the screenshot: x must be "
@@ -265,11 +266,11 @@ class UiTarsDialect(Dialect):
         self.language = language
 
     def parse(
-        self, text: str, frame: CoordinateFrame, env_kind: str, *, pointer: Point | None = None
+        self, text: str, frame: CoordinateFrame, env_kind: EnvKind, *, pointer: Point | None = None
     ) -> Response:
         """Every call is explicit about where it acts, so ``pointer`` is not needed."""
         if not isinstance(text, str):
-            raise TypeError(f"model output must be str, got {type(text).__name__}")
+            raise UsageError(f"model output must be str, got {type(text).__name__}")
         try:
             reply = read_reply(text)
             actions = [a for call in reply.calls for a in _translate(call, frame)]
@@ -279,31 +280,31 @@ class UiTarsDialect(Dialect):
                         calls=[call.as_dict() for call in reply.calls])
 
     def render(
-        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: str,
+        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: EnvKind,
         thought: str | None = None,
     ) -> str:
         """``Thought: ...`` (unless ``thought`` carries its own label) and ``Action: ...``."""
         if not actions:
-            raise ValueError("nothing to render: no actions")
+            raise UsageError("nothing to render: no actions")
         calls = "\n\n".join(_render(action, frame) for action in actions)
         if not thought:
             return f"Action: {calls}"
         label = "" if thought.startswith(_LABELS) else "Thought: "
         return f"{label}{thought}\nAction: {calls}"
 
-    def system_prompt(self, frame: CoordinateFrame, env_kind: str) -> str:
+    def system_prompt(self, frame: CoordinateFrame, env_kind: EnvKind) -> str:
         """UI-TARS puts its instructions in the user turn; the system turn is the default."""
         return DEFAULT_SYSTEM
 
-    def user_prompt(self, task: str, env_kind: str, steps: Sequence[str] = ()) -> str:
+    def user_prompt(self, task: str, env_kind: EnvKind, steps: Sequence[str] = ()) -> str:
         """The official computer or mobile prompt with the task as its user instruction."""
         if steps:
-            raise ValueError("UI-TARS reads earlier steps as assistant turns, not as text lines")
+            raise UsageError("UI-TARS reads earlier steps as assistant turns, not as text lines")
         template = MOBILE_USE if tool_name_for(env_kind) == "mobile_use" else COMPUTER_USE
         return template.format(language=self.language, instruction=task)
 
     def describe_step(
-        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: str, raw: str = ""
+        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: EnvKind, raw: str = ""
     ) -> str:
         """The earlier assistant turn: the raw reply with its points re-wrapped in box
         tokens (which decoding drops), or the actions rendered."""
@@ -339,7 +340,7 @@ def _render(action: Action, frame: CoordinateFrame) -> str:
         names = {("left", 1): "click", ("left", 2): "left_double", ("right", 1): "right_single"}
         name = names.get((action.button, action.count))
         if name is None:
-            raise ValueError(f"UI-TARS has no call that clicks {action.button} "
+            raise UsageError(f"UI-TARS has no call that clicks {action.button} "
                              f"{action.count} times")
         return f"{name}(start_box={box(action.x, action.y)})"
     if isinstance(action, Move):
@@ -359,24 +360,24 @@ def _render(action: Action, frame: CoordinateFrame) -> str:
     if isinstance(action, SystemButton):
         calls = {"home": "press_home()", "back": "press_back()", "enter": "hotkey(key='enter')"}
         if action.button not in calls:
-            raise ValueError(f"UI-TARS has no call for the {action.button} button")
+            raise UsageError(f"UI-TARS has no call for the {action.button} button")
         return calls[action.button]
     if isinstance(action, OpenApp):
         return f"open_app(app_name={_quote(action.name)})"
     if isinstance(action, Navigate):
-        raise ValueError("UI-TARS has no call that opens a URL")
+        raise UsageError("UI-TARS has no call that opens a URL")
     if isinstance(action, Wait):
         return "wait()"
     if isinstance(action, Answer):
         return f"finished(content={_quote(action.text)})"
     if isinstance(action, Terminate):
         return "finished()" if action.status == "success" else "call_user()"
-    raise TypeError(f"not a unified action: {action!r}")
+    raise UsageError(f"not a unified action: {action!r}")
 
 
 def _render_scroll(action: Scroll, box: Callable[[int, int], str]) -> str:
     if action.dx and action.dy:
-        raise ValueError("a scroll on both axes has no single UI-TARS call; split it in two")
+        raise UsageError("a scroll on both axes has no single UI-TARS call; split it in two")
     amount, (down, up) = (action.dy, ("down", "up")) if action.dy else (action.dx, ("right", "left"))
     at = "" if action.x is None or action.y is None else f"start_box={box(action.x, action.y)}, "
     return f"scroll({at}direction='{down if amount > 0 else up}')"

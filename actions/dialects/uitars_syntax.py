@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from qwen_gui_agent.actions.errors import ParseError, brief
+from qwen_gui_agent.errors import ParseError, brief
 
 _NOISE = re.compile(r"<\|[a-z_]{1,30}\|>|\[EOS\]|^[ \t]*```[\w-]*[ \t]*$", re.MULTILINE)
 """Special tokens (box markers included: the point inside is what counts), and fence lines."""

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qwen_gui_agent.actions.coordinates import GRID, CoordinateFrame, RelativeFrame
-from qwen_gui_agent.actions.frame import CoordinateError, Frame, ImageBounds, smart_resize
+from qwen_gui_agent.actions.frame import Frame, ImageBounds, smart_resize
+from qwen_gui_agent.errors import CoordinateError, UsageError
 
 QWEN3 = ImageBounds(min_pixels=64 * 32 * 32, max_pixels=16384 * 32 * 32, factor=32)
 SCREENS = [(1920, 1080), (1080, 2400), (1366, 768), (2560, 1440), (1001, 999), (640, 480), (7, 1)]
@@ -38,7 +39,7 @@ def test_factor_32_bounds(screen: tuple[int, int], image: tuple[int, int], token
     "bounds", [(0, 10, 28), (100, 10, 28), (10, 100, 0)], ids=["zero", "inverted", "factor"]
 )
 def test_bounds_validate(bounds: tuple[int, int, int]) -> None:
-    with pytest.raises(ValueError, match="image bounds"):
+    with pytest.raises(UsageError, match="image bounds"):
         ImageBounds(*bounds)
 
 

@@ -19,6 +19,7 @@ from qwen_gui_agent.actions.coordinates import CoordinateFrame
 from qwen_gui_agent.actions.dialects import FAMILIES, get_dialect
 from qwen_gui_agent.actions.dialects.uitars import SCROLL_PIXELS, WAIT_SECONDS
 from qwen_gui_agent.actions.models import ACTION_BY_TYPE
+from qwen_gui_agent.errors import UsageError
 
 SCREENS = [(1920, 1080), (1080, 2400), (1366, 768), (2560, 1440), (1001, 999), (333, 4001),
            (123, 45)]
@@ -141,7 +142,7 @@ def test_ui_tars_lossy_spellings_keep_the_intent() -> None:
 )
 def test_ui_tars_cannot_say_everything(action: Action, message: str) -> None:
     tars = get_dialect("ui-tars")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UsageError, match=message):
         tars.render([action], tars.frame(1920, 1080), "desktop")
 
 
@@ -149,7 +150,7 @@ def test_ui_tars_cannot_say_everything(action: Action, message: str) -> None:
 def test_rendering_nothing_or_outside_the_screen_fails(family: str) -> None:
     dialect = get_dialect(family)
     frame = dialect.frame(100, 100)
-    with pytest.raises(ValueError, match="no actions"):
+    with pytest.raises(UsageError, match="no actions"):
         dialect.render([], frame, "desktop")
     with pytest.raises(ValueError, match="outside"):
         dialect.render([Click(x=100, y=5)], frame, "desktop")

@@ -13,6 +13,7 @@ from qwen_gui_agent.actions.dialects import (
     DEFAULT_FAMILY, FAMILIES, FamilyError, detect_family, get_dialect, looks_like,
 )
 from qwen_gui_agent.actions.tools import system_prompt
+from qwen_gui_agent.errors import UsageError
 
 PROMPTS = json.loads((Path(__file__).parent / "corpus" / "prompts.json").read_text("utf-8"))
 
@@ -25,7 +26,7 @@ def test_registry() -> None:
         assert get_dialect(f" {family.upper()} ") is get_dialect(family)
     with pytest.raises(FamilyError, match="qwen2.5-vl, qwen3-vl, ui-tars"):
         get_dialect("qwen2-vl")
-    assert issubclass(FamilyError, ValueError)
+    assert issubclass(FamilyError, UsageError)
 
 
 @pytest.mark.parametrize(
@@ -100,7 +101,7 @@ def test_ui_tars_prompts_are_the_official_text(key: str, env: str) -> None:
     assert dialect.system_prompt(dialect.frame(1920, 1080), env) == "You are a helpful assistant."
     assert dialect.user_prompt("{instruction}", env) == PROMPTS[key]["text"]
     assert dialect.user_prompt("Open {x}", env).endswith("## User Instruction\nOpen {x}\n")
-    with pytest.raises(ValueError, match="assistant turns"):
+    with pytest.raises(UsageError, match="assistant turns"):
         dialect.user_prompt("task", env, ["Step one"])
 
 

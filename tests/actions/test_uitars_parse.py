@@ -13,6 +13,7 @@ from qwen_gui_agent.actions import (
     Terminate, TypeText, Wait,
 )
 from qwen_gui_agent.actions.dialects import FAMILIES, get_dialect
+from qwen_gui_agent.errors import UsageError
 
 TARS = get_dialect("ui-tars")
 SQUARE = TARS.frame(1960, 1960)  # resized to itself (1960 = 70 x 28): model point == pixel
@@ -196,7 +197,7 @@ def test_errors_say_what_to_do(text: str, message: str) -> None:
 
 
 def test_non_text_is_a_programming_error() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(UsageError):
         TARS.parse(b"Action: wait()", SQUARE, "desktop")  # type: ignore[arg-type]
 
 

@@ -127,7 +127,7 @@ class Frame:
 
     @property
     def image_tokens(self) -> int:
-        """Image tokens the model spends on one screenshot (one per ``factor`` x ``factor`` patch)."""
+        """Image tokens the model spends on one screenshot (one per ``factor``-square patch)."""
         return (self.model_width // self.factor) * (self.model_height // self.factor)
 
     def to_screen(self, x: float, y: float) -> tuple[int, int]:

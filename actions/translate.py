@@ -69,7 +69,7 @@ from qwen_gui_agent.actions.models import (
     Wait,
 )
 from qwen_gui_agent.actions.tools import TOOL_NAMES, get_tool
-from qwen_gui_agent.errors import ParseError, UsageError, brief
+from qwen_gui_agent.errors import CoordinateError, ParseError, UsageError, brief
 
 # Written so that no two branches can match the same digits: model text is
 # untrusted, and an ambiguous pattern backtracks quadratically on long junk.
@@ -153,14 +153,19 @@ class _Args:
 
     def _to_screen(self, name: str, value: Any) -> Point:
         x, y = coordinate_pair(value, name)
-        try:
-            return self.frame.to_screen(x, y)
-        except ValueError:
-            width, height = self.frame.model_size
-            raise ParseError(
-                f"`{name}` {brief(value)} of `{self.action}` is outside the screen: x must be "
-                f"in 0..{width - 1} and y in 0..{height - 1} (the screen is {width}x{height})"
-            ) from None
+        return screen_point(self.frame, x, y, f"`{name}` {brief(value)} of `{self.action}`")
+
+
+def screen_point(frame: CoordinateFrame, x: float, y: float, what: str) -> Point:
+    """A model point in screenshot pixels, or a ParseError saying the valid range of ``what``."""
+    try:
+        return frame.to_screen(x, y)
+    except CoordinateError:
+        width, height = frame.model_size
+        raise ParseError(
+            f"{what} is outside the screen: x must be in 0..{width - 1} and y in "
+            f"0..{height - 1} (the screen is {width}x{height})"
+        ) from None
 
 
 def number(value: Any, what: str) -> float:

@@ -1,15 +1,14 @@
 """Model families: a syntax + a coordinate frame + a prompt, all ending in unified actions.
 
-=============  ==========================  ======================  ========  =====================
-family         syntax                      coordinates             resize    detected from
-=============  ==========================  ======================  ========  =====================
-qwen2.5-vl     ``<tool_call>`` JSON        pixels of resized image  factor 28  ``qwen2_5_vl``
-qwen3-vl       ``<tool_call>`` JSON        relative 0..999 grid     factor 32  ``qwen3_vl(_moe)``
-ui-tars        ``Action: click(...)`` text pixels of resized image  factor 28  ``qwen2_5_vl`` + name
-=============  ==========================  ======================  ========  =====================
+- ``qwen2.5-vl``: ``<tool_call>`` JSON in pixels of the image resized with factor 28;
+  ``model_type`` ``qwen2_5_vl``. GUI-Owl writes this format too (inside ``<thinking>`` /
+  ``<conclusion>``, which the parser reads) and uses this dialect.
+- ``qwen3-vl``: the same JSON on a relative 0..999 grid; its own image is resized
+  with factor 32; ``model_type`` ``qwen3_vl`` or ``qwen3_vl_moe``.
+- ``ui-tars`` (UI-TARS-1.5): ``Action: click(start_box='(x,y)')`` text in pixels of
+  the image resized with factor 28; a ``qwen2_5_vl`` checkpoint told apart by its name.
 
-GUI-Owl writes Qwen2.5-VL's format (with ``<thinking>`` / ``<conclusion>`` around
-it, which the Qwen2.5-VL parser already reads) and uses its dialect.
+Each module's docstring names the official sources it follows.
 """
 
 from __future__ import annotations

@@ -92,12 +92,24 @@ class Dialect(ABC):
         that act where the cursor is.
         """
 
-    @abstractmethod
     def render(
         self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: EnvKind,
         thought: str | None = None,
     ) -> str:
-        """The assistant turn this family would write for ``actions``; ``UsageError`` if it cannot."""
+        """The assistant turn this family would write for ``actions``; ``UsageError`` if it cannot.
+
+        ``thought`` is the step's reasoning, as :meth:`parse` returned it.
+        """
+        if not actions:
+            raise UsageError("nothing to render: no actions")
+        return self.write(actions, frame, env_kind, thought)
+
+    @abstractmethod
+    def write(
+        self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: EnvKind,
+        thought: str | None,
+    ) -> str:
+        """:meth:`render` for at least one action."""
 
     @abstractmethod
     def system_prompt(self, frame: CoordinateFrame, env_kind: EnvKind) -> str:

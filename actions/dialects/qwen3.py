@@ -151,7 +151,8 @@ class Qwen3Dialect(ToolCallDialect):
     def describe_step(
         self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: EnvKind, raw: str = ""
     ) -> str:
-        """The output's own ``Action:`` summary (quotes dropped, as the cookbook does), else calls."""
+        """The output's own ``Action:`` summary (quotes dropped, as the cookbook does), or
+        the calls."""
         line = _ACTION_LINE.search(raw)
         summary = line.group(1).replace('"', "").strip() if line else ""
         return summary or super().describe_step(actions, frame, env_kind)

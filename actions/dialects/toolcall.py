@@ -17,7 +17,7 @@ from qwen_gui_agent.actions.observation import EnvKind
 from qwen_gui_agent.actions.parser import Response, parse_response
 from qwen_gui_agent.actions.tools import tool_name_for
 from qwen_gui_agent.actions.translate import action_to_call
-from qwen_gui_agent.errors import ParseError, UsageError
+from qwen_gui_agent.errors import ParseError
 
 PROGRESS_PREFIX = "Task progress (You have done the following operation on the current device): "
 """How the Qwen agent cookbooks introduce the steps done so far."""
@@ -36,13 +36,11 @@ class ToolCallDialect(Dialect):
         except ParseError as exc:
             raise self.mismatch(exc, text) from None
 
-    def render(
+    def write(
         self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: EnvKind,
-        thought: str | None = None,
+        thought: str | None,
     ) -> str:
-        """``thought`` (verbatim, it already carries the family's labels) then one block per call."""
-        if not actions:
-            raise UsageError("nothing to render: no actions")
+        """``thought`` verbatim (it carries the family's own labels), then one block per call."""
         tool = tool_name_for(env_kind)
         blocks = [
             f"<tool_call>\n{json.dumps(action_to_call(a, frame, tool), ensure_ascii=False)}"
@@ -56,14 +54,14 @@ class ToolCallDialect(Dialect):
     ) -> str:
         """The step's calls as the model would have written them, comma-separated."""
         tool = tool_name_for(env_kind)
-        return ", ".join(_call_json(action, frame, tool) for action in actions)
+        return ", ".join(call_json(action, frame, tool) for action in actions)
 
 
-def _call_json(action: Action, frame: CoordinateFrame, tool: str) -> str:
+def call_json(action: Action, frame: CoordinateFrame, tool: str) -> str:
     """The action as the model's call; one no call expresses stays in the unified form."""
     try:
         call = action_to_call(action, frame, tool)
-    except UsageError:
+    except ValueError:  # no call says it (UsageError), or it is off this frame
         call = action_to_dict(action)
     return json.dumps(call, ensure_ascii=False)
 

@@ -17,7 +17,7 @@ UI-TARS call                           unified action
 ``click``, ``left_single``             ``Click``
 ``left_double`` / ``right_single``     ``Click`` count 2 / right button
 ``hover``                              ``Move``
-``drag(start_box, end_box)``           ``Drag``; ``select`` likewise (a ``Click`` without ``end_box``)
+``drag(start_box, end_box)``           ``Drag``; ``select`` too (a ``Click`` if no ``end_box``)
 ``long_press(start_box, time?)``       ``LongPress`` (1 s unless ``time``)
 ``scroll(start_box?, direction)``      ``Scroll`` 500 px that way (at ``start_box`` if given);
                                        with ``end_box`` (UI-TARS 1.0 mobile) a ``Drag``
@@ -54,8 +54,8 @@ from qwen_gui_agent.actions.models import (
 from qwen_gui_agent.actions.observation import EnvKind
 from qwen_gui_agent.actions.parser import Response
 from qwen_gui_agent.actions.tools import DEFAULT_SYSTEM, tool_name_for
-from qwen_gui_agent.actions.translate import coordinate_pair, explain, number
-from qwen_gui_agent.errors import CoordinateError, ParseError, UsageError, brief
+from qwen_gui_agent.actions.translate import coordinate_pair, explain, number, screen_point
+from qwen_gui_agent.errors import ParseError, UsageError, brief
 
 UI_TARS_BOUNDS = ImageBounds(min_pixels=100 * 28 * 28, max_pixels=16384 * 28 * 28, factor=28)
 SCROLL_PIXELS = 500
@@ -151,16 +151,10 @@ class _Context:
             x, y = coordinate_pair(_JOINED_POINTS.sub(",", _POINT_TAG.sub("", raw)), key)
         except ParseError:
             raise ParseError(
-                f"`{key}` of `{self.call.name}` must be a point such as '(x1,y1)', got {brief(raw)}."
+                f"`{key}` of `{self.call.name}` must be a point such as '(x1,y1)', "
+                f"got {brief(raw)}."
             ) from None
-        try:
-            return self.frame.to_screen(x, y)
-        except CoordinateError:
-            width, height = self.frame.model_size
-            raise ParseError(
-                f"`{key}` {brief(raw)} of `{self.call.name}` is outside the screenshot: x must be "
-                f"in 0..{width - 1} and y in 0..{height - 1} (the image is {width}x{height})."
-            ) from None
+        return screen_point(self.frame, x, y, f"`{key}` {brief(raw)} of `{self.call.name}`")
 
     def optional_point(self, key: str) -> Point | None:
         return self.point(key) if self.text(key, required=False).strip() else None
@@ -279,13 +273,11 @@ class UiTarsDialect(Dialect):
         return Response(actions=actions, thought=reply.thought,
                         calls=[call.as_dict() for call in reply.calls])
 
-    def render(
+    def write(
         self, actions: Sequence[Action], frame: CoordinateFrame, env_kind: EnvKind,
-        thought: str | None = None,
+        thought: str | None,
     ) -> str:
         """``Thought: ...`` (unless ``thought`` carries its own label) and ``Action: ...``."""
-        if not actions:
-            raise UsageError("nothing to render: no actions")
         calls = "\n\n".join(_render(action, frame) for action in actions)
         if not thought:
             return f"Action: {calls}"
@@ -378,9 +370,12 @@ def _render(action: Action, frame: CoordinateFrame) -> str:
 def _render_scroll(action: Scroll, box: Callable[[int, int], str]) -> str:
     if action.dx and action.dy:
         raise UsageError("a scroll on both axes has no single UI-TARS call; split it in two")
-    amount, (down, up) = (action.dy, ("down", "up")) if action.dy else (action.dx, ("right", "left"))
+    if action.dy:
+        direction = "down" if action.dy > 0 else "up"
+    else:
+        direction = "right" if action.dx > 0 else "left"
     at = "" if action.x is None or action.y is None else f"start_box={box(action.x, action.y)}, "
-    return f"scroll({at}direction='{down if amount > 0 else up}')"
+    return f"scroll({at}direction='{direction}')"
 
 
 def _quote(value: str) -> str:

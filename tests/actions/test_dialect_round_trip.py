@@ -108,7 +108,8 @@ def test_ui_tars_writes_its_trained_spellings() -> None:
         == "Action: click(start_box='<|box_start|>(966,546)<|box_end|>')"
     assert tars.render([TypeText(text="it's\n")], frame, "desktop", thought="Type it") \
         == "Thought: Type it\nAction: type(content='it\\'s\\n')"
-    assert tars.render([Key(keys=["ctrl", "c"])], frame, "desktop") == "Action: hotkey(key='ctrl c')"
+    assert tars.render([Key(keys=["ctrl", "c"])], frame, "desktop") \
+        == "Action: hotkey(key='ctrl c')"
     assert tars.render([Scroll(dy=-40, x=0, y=0)], frame, "desktop") == (
         "Action: scroll(start_box='<|box_start|>(0,0)<|box_end|>', direction='up')"
     )

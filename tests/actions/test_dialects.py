@@ -55,7 +55,9 @@ def test_detect_family(config: dict, name: str, family: str) -> None:
         ({}, "", "None"),
     ],
 )
-def test_detect_family_refuses_what_no_dialect_speaks(config: dict, name: str, message: str) -> None:
+def test_detect_family_refuses_what_no_dialect_speaks(
+    config: dict, name: str, message: str
+) -> None:
     with pytest.raises(FamilyError, match=message):
         detect_family(config, name)
 

@@ -2,7 +2,9 @@
 
 Qwen2.5-VL answers in the pixel space of the image it was fed, which is the
 screenshot after :func:`smart_resize`. A :class:`Frame` ties the two together
-so every conversion goes through one place.
+so every conversion goes through one place. :class:`ImageBounds` says how a
+model family's image processor resizes (its pixel budget and the multiple each
+side is rounded to); the Qwen2.5-VL defaults live here and nowhere else.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ IMAGE_FACTOR = 28
 MIN_PIXELS = 4 * 28 * 28
 MAX_PIXELS = 16384 * 28 * 28
 MAX_ASPECT_RATIO = 200
-
 
 
 def smart_resize(
@@ -89,6 +90,10 @@ class ImageBounds:
         h, w = smart_resize(height, width, self.factor, self.min_pixels, self.max_pixels)
         return w, h
 
+    def frame(self, screen_width: int, screen_height: int) -> Frame:
+        """The frame a screenshot of this size gets under these bounds."""
+        return Frame(screen_width, screen_height, self)
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -116,6 +121,11 @@ class Frame:
         return self.model_width, self.model_height
 
     @property
+    def image_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the image the model is fed (here also its coordinate space)."""
+        return self.model_size
+
+    @property
     def screen_size(self) -> tuple[int, int]:
         """``(width, height)`` of the screenshot."""
         return self.screen_width, self.screen_height
@@ -129,19 +139,24 @@ class Frame:
     def to_screen(self, x: float, y: float) -> tuple[int, int]:
         """Map a model-image point to the screenshot pixel it covers."""
         return (
-            _scale(x, self.model_width, self.screen_width, "x", "model image"),
-            _scale(y, self.model_height, self.screen_height, "y", "model image"),
+            scale_axis(x, self.model_width, self.screen_width, "x", "model image"),
+            scale_axis(y, self.model_height, self.screen_height, "y", "model image"),
         )
 
     def to_model(self, x: float, y: float) -> tuple[int, int]:
         """Map a screenshot pixel to the model-image point that covers it."""
         return (
-            _scale(x, self.screen_width, self.model_width, "x", "screenshot"),
-            _scale(y, self.screen_height, self.model_height, "y", "screenshot"),
+            scale_axis(x, self.screen_width, self.model_width, "x", "screenshot"),
+            scale_axis(y, self.screen_height, self.model_height, "y", "screenshot"),
         )
 
 
-def _scale(value: float, source: int, target: int, axis: str, where: str) -> int:
+def scale_axis(value: float, source: int, target: int, axis: str, where: str) -> int:
+    """One coordinate from a ``source``-wide axis to a ``target``-wide one, proportionally.
+
+    Valid values are ``0 <= value < source`` (the pixels of the source axis);
+    anything else raises :class:`CoordinateError` naming ``axis`` and ``where``.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
         isinstance(value, float) and not math.isfinite(value)  # ints of any size are fine here
     ):

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from qwen_gui_agent.actions.frame import Frame
+from qwen_gui_agent.actions.coordinates import CoordinateFrame
 from qwen_gui_agent.actions.jsonish import iter_objects, loads_object
 from qwen_gui_agent.actions.models import Action
 from qwen_gui_agent.actions.tools import TOOL_NAMES, TOOLS
@@ -68,7 +68,7 @@ class Response:
 
 def parse_response(
     text: str,
-    frame: Frame,
+    frame: CoordinateFrame,
     *,
     tool_name: str | None = None,
     pointer: Point | None = None,
@@ -88,7 +88,9 @@ def parse_response(
         raise ParseError(str(exc), text) from None
 
 
-def _parse(text: str, frame: Frame, tool_name: str | None, pointer: Point | None) -> Response:
+def _parse(
+    text: str, frame: CoordinateFrame, tool_name: str | None, pointer: Point | None
+) -> Response:
     if not isinstance(text, str):
         raise UsageError(f"model output must be str, got {type(text).__name__}")
     cleaned = _SPECIAL_TOKEN.sub("", text)

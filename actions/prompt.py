@@ -20,15 +20,14 @@ with image placeholders for trajectories, :func:`messages_to_text` the ChatML te
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qwen_gui_agent._cache import IdentityCache
-from qwen_gui_agent.actions import Action, Frame, action_to_dict
-from qwen_gui_agent.actions.frame import ImageBounds
+from qwen_gui_agent.actions.dialects.qwen25 import QUERY_PREFIX
+from qwen_gui_agent.actions.dialects.toolcall import PROGRESS_PREFIX, call_json
+from qwen_gui_agent.actions.frame import Frame, ImageBounds
 from qwen_gui_agent.actions.tools import system_prompt, tool_name_for
-from qwen_gui_agent.actions.translate import action_to_call
 from qwen_gui_agent.errors import UsageError
 
 if TYPE_CHECKING:
@@ -37,9 +36,6 @@ if TYPE_CHECKING:
     from qwen_gui_agent.actions.decision import HistoryEntry
     from qwen_gui_agent.actions.observation import Observation
 
-QUERY_PREFIX = "The user query:  "
-"""Two spaces, as in the cookbook's trained example."""
-PROGRESS_PREFIX = "Task progress (You have done the following operation on the current device): "
 IMAGE_PLACEHOLDER = "<|vision_start|><|image_pad|><|vision_end|>"
 
 
@@ -118,21 +114,12 @@ def _steps_with_images(history: Sequence[HistoryEntry], count: int) -> set[int]:
 def _describe_step(entry: HistoryEntry, tool: str, frame: Frame) -> str:
     """A past step as the model's own tool calls, plus the runtime's feedback."""
     step_frame = Frame(*entry.screen_size, frame.bounds) if entry.screen_size else frame
-    calls = ", ".join(_call_json(action, step_frame, tool) for action in entry.actions)
+    calls = ", ".join(call_json(action, step_frame, tool) for action in entry.actions)
     # The trained progress line is one line of steps; a multi-line error message would break it.
     feedback = " ".join(entry.feedback.split()) if entry.feedback else ""
     if not calls:
         return f"(no action; {feedback})" if feedback else "(no action)"
     return f"{calls} ({feedback})" if feedback else calls
-
-
-def _call_json(action: Action, frame: Frame, tool: str) -> str:
-    """The action as the model's call; one no call expresses stays in the unified form."""
-    try:
-        call = action_to_call(action, frame, tool)
-    except ValueError:
-        call = action_to_dict(action)
-    return json.dumps(call, ensure_ascii=False)
 
 
 def _text(text: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from qwen_gui_agent.actions.frame import Frame
+from qwen_gui_agent.actions.coordinates import CoordinateFrame
 from qwen_gui_agent.errors import UsageError
 
 ToolName = Literal["computer_use", "mobile_use"]
@@ -38,6 +38,9 @@ class Param:
     """Key order in the trained JSON: ``enum`` before ``type`` (``button``) or after (``status``)."""
     closing: str = "."
     """The trained ``button`` description has no final period; keep it that way."""
+    note_required: bool = True
+    """Whether the description ends with the actions that require it (Qwen3-VL's
+    ``computer_use`` ``coordinate`` does not)."""
 
 
 @dataclass(frozen=True)
@@ -246,35 +249,56 @@ def get_tool(tool_name: str) -> Tool:
         ) from None
 
 
-def tool_schema(tool_name: str, frame: Frame, *, extensions: Iterable[str] = ()) -> dict[str, Any]:
+def tool_schema(
+    tool_name: str, frame: CoordinateFrame, *, extensions: Iterable[str] = ()
+) -> dict[str, Any]:
     """The ``{"type": "function", "function": {...}}`` schema of a tool for this frame.
 
-    The description states the *model* image size (``frame.model_width`` x
-    ``frame.model_height``), because that is the pixel space the model answers in.
+    The description states the *model* image size (``frame.model_size``),
+    because that is the pixel space the model answers in.
     ``extensions`` names extension actions (e.g. ``"answer"``) to advertise too.
     """
     tool = get_tool(tool_name)
     actions = tool.actions + _pick_extensions(tool, extensions)
-    function = {
-        "name_for_human": tool.name,
-        "name": tool.name,
-        "description": tool.description.format(
-            width=frame.model_width, height=frame.model_height
-        ),
-        "parameters": {
-            "properties": _properties(tool, actions),
-            "required": ["action"],
-            "type": "object",
-        },
-        "args_format": "Format the arguments as a JSON object.",
+    return function_schema(tool, actions, frame.model_size)
+
+
+def function_schema(
+    tool: Tool,
+    actions: tuple[ToolAction, ...],
+    size: tuple[int, int],
+    *,
+    qwen_agent_fields: bool = True,
+) -> dict[str, Any]:
+    """The schema of ``tool`` offering ``actions``, its description stating ``size`` (w, h).
+
+    ``qwen_agent_fields`` adds ``name_for_human`` and ``args_format``, which the
+    Qwen-Agent version behind Qwen2.5-VL's data wrote and the one behind Qwen3-VL's does not.
+    """
+    function: dict[str, Any] = {"name_for_human": tool.name} if qwen_agent_fields else {}
+    function["name"] = tool.name
+    function["description"] = tool.description.format(width=size[0], height=size[1])
+    function["parameters"] = {
+        "properties": _properties(tool, actions),
+        "required": ["action"],
+        "type": "object",
     }
+    if qwen_agent_fields:
+        function["args_format"] = "Format the arguments as a JSON object."
     return {"type": "function", "function": function}
 
 
-def system_prompt(tool_name: str, frame: Frame, *, extensions: Iterable[str] = ()) -> str:
+def tools_section(schema: dict[str, Any]) -> str:
+    """The ``# Tools`` text that offers one function schema (Qwen-Agent's ``NousFnCallPrompt``)."""
+    return _FN_CALL_TEMPLATE.format(tool_descs=json.dumps(schema, ensure_ascii=False))
+
+
+def system_prompt(
+    tool_name: str, frame: CoordinateFrame, *, extensions: Iterable[str] = ()
+) -> str:
     """The full system message: the default system text plus the ``# Tools`` section."""
-    schema = json.dumps(tool_schema(tool_name, frame, extensions=extensions), ensure_ascii=False)
-    return DEFAULT_SYSTEM + "\n\n" + _FN_CALL_TEMPLATE.format(tool_descs=schema)
+    schema = tool_schema(tool_name, frame, extensions=extensions)
+    return DEFAULT_SYSTEM + "\n\n" + tools_section(schema)
 
 
 def _pick_extensions(tool: Tool, names: Iterable[str]) -> tuple[ToolAction, ...]:
@@ -306,7 +330,8 @@ def _properties(tool: Tool, actions: tuple[ToolAction, ...]) -> dict[str, Any]:
 
 def _param_schema(param: Param, users: list[str]) -> dict[str, Any]:
     required = f"Required only by {_join(['`action=' + u + '`' for u in users])}{param.closing}"
-    schema: dict[str, Any] = {"description": f"{param.about} {required}".lstrip()}
+    about = f"{param.about} {required}".lstrip() if param.note_required else param.about
+    schema: dict[str, Any] = {"description": about}
     if param.enum and param.enum_first:
         schema["enum"] = list(param.enum)
     schema["type"] = param.type

@@ -49,7 +49,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from qwen_gui_agent.actions.frame import Frame
+from qwen_gui_agent.actions.coordinates import CoordinateFrame, Point
 from qwen_gui_agent.actions.jsonish import loads_object
 from qwen_gui_agent.actions.keys import split_combo
 from qwen_gui_agent.actions.models import (
@@ -69,9 +69,7 @@ from qwen_gui_agent.actions.models import (
     Wait,
 )
 from qwen_gui_agent.actions.tools import TOOL_NAMES, get_tool
-from qwen_gui_agent.errors import ParseError, UsageError, brief
-
-Point = tuple[int, int]
+from qwen_gui_agent.errors import CoordinateError, ParseError, UsageError, brief
 
 # Written so that no two branches can match the same digits: model text is
 # untrusted, and an ambiguous pattern backtracks quadratically on long junk.
@@ -94,7 +92,9 @@ _WAIT_SECONDS: float = Wait.model_fields["seconds"].default
 class _Args:
     """The arguments of one call, with typed, lenient accessors that raise ParseError."""
 
-    def __init__(self, args: Mapping[str, Any], frame: Frame, pointer: Point | None) -> None:
+    def __init__(
+        self, args: Mapping[str, Any], frame: CoordinateFrame, pointer: Point | None
+    ) -> None:
         self.args, self.frame, self.pointer = args, frame, pointer
         self.action = str(args["action"])
 
@@ -141,7 +141,7 @@ class _Args:
             if default is None:
                 raise self.missing((name,), "a number")
             return default
-        return _number(value, f"`{name}`")
+        return number(value, f"`{name}`")
 
     def text(self, *names: str) -> str:
         value = self.first(names)
@@ -152,19 +152,24 @@ class _Args:
         return str(value)
 
     def _to_screen(self, name: str, value: Any) -> Point:
-        x, y = _pair(value, name)
-        try:
-            return self.frame.to_screen(x, y)
-        except ValueError:
-            width, height = self.frame.model_size
-            raise ParseError(
-                f"`{name}` {brief(value)} of `{self.action}` is outside the screen: x must be "
-                f"in 0..{width - 1} and y in 0..{height - 1} (the screen is {width}x{height})"
-            ) from None
+        x, y = coordinate_pair(value, name)
+        return screen_point(self.frame, x, y, f"`{name}` {brief(value)} of `{self.action}`")
 
 
-def _number(value: Any, what: str) -> float:
-    """A finite number from a number or a numeric string such as ``"123"``."""
+def screen_point(frame: CoordinateFrame, x: float, y: float, what: str) -> Point:
+    """A model point in screenshot pixels, or a ParseError saying the valid range of ``what``."""
+    try:
+        return frame.to_screen(x, y)
+    except CoordinateError:
+        width, height = frame.model_size
+        raise ParseError(
+            f"{what} is outside the screen: x must be in 0..{width - 1} and y in "
+            f"0..{height - 1} (the screen is {width}x{height})"
+        ) from None
+
+
+def number(value: Any, what: str) -> float:
+    """A finite number from a number or a numeric string such as ``"123"``; else ParseError."""
     if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
         value = float(value.strip())
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
@@ -174,7 +179,7 @@ def _number(value: Any, what: str) -> float:
     return value
 
 
-def _pair(value: Any, name: str) -> tuple[float, float]:
+def coordinate_pair(value: Any, name: str) -> tuple[float, float]:
     """``[x, y]`` from a list, a tuple, ``{"x", "y"}``, or a string such as ``"[x, y]"`` /
     ``"(x, y)"``; a box ``[x1, y1, x2, y2]`` gives its centre."""
     if isinstance(value, str):
@@ -189,12 +194,12 @@ def _pair(value: Any, name: str) -> tuple[float, float]:
     if not isinstance(value, (list, tuple)):
         raise ParseError(f"`{name}` must be [x, y], got {brief(value)}")
     if len(value) == 4:  # a box [x1, y1, x2, y2], as Qwen grounds elements: aim at its centre
-        x1, y1, x2, y2 = (_number(v, f"`{name}`") for v in value)
+        x1, y1, x2, y2 = (number(v, f"`{name}`") for v in value)
         return (x1 + x2) / 2, (y1 + y2) / 2
     if len(value) != 2:
         raise ParseError(f"`{name}` must be two numbers [x, y] (or a box [x1, y1, x2, y2]), "
                          f"got {len(value)} values")
-    return _number(value[0], f"x of `{name}`"), _number(value[1], f"y of `{name}`")
+    return number(value[0], f"x of `{name}`"), number(value[1], f"y of `{name}`")
 
 
 def _keys(a: _Args) -> Key:
@@ -304,7 +309,7 @@ def normalize_action_name(value: Any) -> str:
 
 
 def call_to_actions(
-    call: Mapping[str, Any], frame: Frame, pointer: Point | None = None
+    call: Mapping[str, Any], frame: CoordinateFrame, pointer: Point | None = None
 ) -> list[Action]:
     """Unified actions (screenshot pixels) for one tool call (model pixels).
 
@@ -328,7 +333,7 @@ def call_to_actions(
     except ParseError:
         raise
     except ValueError as exc:  # pydantic's ValidationError and key-name errors
-        raise ParseError(f"invalid `{name}` call: {_explain(exc)}") from None
+        raise ParseError(f"invalid `{name}` call: {explain(exc)}") from None
 
 
 def _arguments(call: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -348,7 +353,8 @@ def _arguments(call: Mapping[str, Any]) -> Mapping[str, Any]:
     return args
 
 
-def _explain(exc: ValueError) -> str:
+def explain(exc: ValueError) -> str:
+    """A validation error (pydantic's, or a key name's) in one line, for a message to the model."""
     errors = getattr(exc, "errors", None)
     if callable(errors):
         return "; ".join(
@@ -364,7 +370,7 @@ def pointer_after(action: Action, pointer: Point | None) -> Point | None:
     return action.point or pointer
 
 
-def action_to_call(action: Action, frame: Frame, tool_name: str) -> dict[str, Any]:
+def action_to_call(action: Action, frame: CoordinateFrame, tool_name: str) -> dict[str, Any]:
     """The tool call (model pixels) that :func:`call_to_actions` maps back to ``action``.
 
     Trained spellings are preferred; actions without one use the extensions in

@@ -18,6 +18,7 @@ they replace were, so existing ``except ValueError`` handlers still catch them.
 ::
 
     QwenAgentError
+    ├── EndRun                   a policy ends the run with a status (not a failure)
     ├── FeedbackError
     │   ├── ParseError           output that is not a usable call (``.text`` keeps it)
     │   ├── CoordinateError      a point outside its image
@@ -43,6 +44,23 @@ class QwenAgentError(Exception):
     """The root of every exception this package raises."""
 
 
+class EndRun(QwenAgentError):
+    """Not a failure: a policy's way to end the run with a status of its own.
+
+    Raised from ``decide`` (a replay that used up its recording, or met a
+    screen it does not know); the loop records the step, with ``error`` and
+    ``extra`` when given, and ends the run as ``status``.
+    """
+
+    def __init__(self, status: str, message: str, *, error: str | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error = error
+        self.extra = dict(extra or {})
+
+
 # -- the model's fault: fed back ---------------------------------------------------------
 class FeedbackError(QwenAgentError):
     """The model asked for something that cannot be done; the message is written for it."""
@@ -59,6 +77,8 @@ class ParseError(FeedbackError, ValueError):
     def __init__(self, message: str, text: str = "") -> None:
         super().__init__(message)
         self.text = text
+        self.output: Any = None
+        """The policy's ``Decision`` without actions (prompt, token counts, timings), when it has one."""
 
 
 class CoordinateError(FeedbackError, ValueError):

@@ -54,6 +54,9 @@ class Decision:
     """The messages sent, JSON-ready, each image as ``{"type": "image", "width", "height"}``
     (see ``actions.prompt.messages_to_json``); None for policies without a prompt."""
 
+    extra: dict[str, Any] = field(default_factory=dict)
+    """JSON-ready facts the policy wants kept with the step (a replay's source step, say)."""
+
     @property
     def action(self) -> Action:
         """The first action; most decisions have exactly one."""

@@ -38,7 +38,7 @@ from qwen_gui_agent.actions.tools import tool_name_for
 from qwen_gui_agent.agent.guard import Guard, Verdict
 from qwen_gui_agent.agent.secrets import SecretEnv, Secrets
 from qwen_gui_agent.agent.stuck import StuckDetector
-from qwen_gui_agent.errors import ActionError, EnvError, ParseError, UsageError
+from qwen_gui_agent.errors import ActionError, EndRun, EnvError, ParseError, UsageError
 from qwen_gui_agent.model.policy import ModelPolicy, Policy
 
 if TYPE_CHECKING:
@@ -48,7 +48,11 @@ if TYPE_CHECKING:
     from qwen_gui_agent.envs.base import Env
     from qwen_gui_agent.trajectories.recorder import Recorder
 
-RunStatus = Literal["success", "failure", "max_steps", "stuck", "error", "interrupted"]
+RunStatus = Literal[
+    "success", "failure", "max_steps", "stuck", "error", "interrupted", "completed", "mismatch",
+]
+"""``completed`` and ``mismatch`` are a replay's (see :mod:`.replay`): a policy ends a run
+with them by raising :class:`~qwen_gui_agent.errors.EndRun`."""
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 
 
@@ -59,8 +63,13 @@ class StepResult:
     index: int
     """1-based."""
     observation: Observation | None = None
+    """The screen this step acted on. Only the latest step keeps it: a long run must not
+    hold every screenshot (take what you need in ``on_step``)."""
     decision: Decision | None = None
-    """None when the policy's output could not be used (see ``error``)."""
+    """None when the policy's output could not be used (see ``error`` and ``unusable``)."""
+    unusable: Decision | None = None
+    """What the policy had when its output could not be used: the prompt, token counts
+    and timings, without actions (None when it had nothing to say)."""
     raw: str = ""
     """The model's text (also when it could not be parsed)."""
     verdicts: list[Verdict] = field(default_factory=list)
@@ -80,6 +89,8 @@ class StepResult:
     message: str = ""
     """Why the run ended, when it did here."""
     answer: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Facts the policy (``Decision.extra``) or its stop (``EndRun.extra``) gave for the record."""
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -127,7 +138,7 @@ class Agent:
     - ``max_consecutive_errors``: unusable outputs / failing actions in a row
       (each fed back to the model) before the run ends as ``failure``.
     - ``stuck_limit``: identical steps on an unchanged screen before the hint;
-      one more ends the run as ``stuck``.
+      one more ends the run as ``stuck``; None turns stuck detection off.
     - ``history_images``: keep the last N screenshots in the history handed to
       the policy; by default the policy's own ``history_images`` (else 0).
     - ``run_label``: appended to the run directory's name and kept in the header.
@@ -147,7 +158,7 @@ class Agent:
         dry_run: bool = False,
         on_step: StepCallback | None = None,
         max_consecutive_errors: int = 3,
-        stuck_limit: int = 3,
+        stuck_limit: int | None = 3,
         history_images: int | None = None,
         run_label: str | None = None,
         header: dict[str, Any] | None = None,
@@ -182,7 +193,7 @@ class Agent:
         self.history_images = history_images
         self.run_label = run_label
         self.extra_header = dict(header or {})
-        self._stuck = StuckDetector(limit=stuck_limit)
+        self._stuck = StuckDetector(limit=stuck_limit) if stuck_limit is not None else None
         self._task: str | None = None
         self._model_task = ""
         self._history: list[HistoryEntry] = []
@@ -251,7 +262,8 @@ class Agent:
         self._history, self._steps = [], []
         self._result, self._recorder = None, None
         self._errors_in_row = 0
-        self._stuck.reset()
+        if self._stuck is not None:
+            self._stuck.reset()
         self._started = time.perf_counter()
         if self.record_dir is not None:
             from qwen_gui_agent.trajectories.recorder import Recorder, new_run_dir
@@ -336,7 +348,16 @@ class Agent:
         except ParseError as exc:
             timings["decide"] = time.perf_counter() - clock
             step.raw = self.secrets.redact(exc.text or "")
+            step.unusable = exc.output
+            if exc.output is not None:
+                step.extra.update(exc.output.extra)
             step.error = step.feedback = self.secrets.redact(f"Unusable output: {exc}")
+            return
+        except EndRun as end:
+            timings["decide"] = time.perf_counter() - clock
+            step.error = end.error
+            step.extra.update(end.extra)
+            self._stop(step, end.status, end.message)  # type: ignore[arg-type]
             return
         timings["decide"] = time.perf_counter() - clock
         step.raw = self.secrets.redact(decision.raw)
@@ -344,15 +365,16 @@ class Agent:
             step.error = step.feedback = "Unusable output: it held no action. Answer with one tool call."
             return
         step.decision = decision
-
-        state = self._stuck.update(observation.image, decision.actions)
+        step.extra.update(decision.extra)
+        stuck = self._stuck
+        state = stuck.update(observation.image, decision.actions) if stuck is not None else "ok"
         if state == "stuck":
             self._stop(step, "stuck", (
-                f"the same action was chosen {self._stuck.repeats} times on an unchanged screen"
+                f"the same action was chosen {stuck.repeats} times on an unchanged screen"
             ))
             return
         if state == "hint":
-            step.feedback = self._stuck.hint()
+            step.feedback = stuck.hint()  # type: ignore[union-attr]
             return
 
         timings["guard"] = timings["execute"] = 0.0
@@ -397,8 +419,14 @@ class Agent:
 
     # -- bookkeeping ------------------------------------------------------------------
     def _remember(self, step: StepResult) -> None:
-        """Add the step to the history the policy sees next."""
+        """Add the step to the history the policy sees next.
+
+        The previous step lets go of its screenshot; the history keeps only the
+        ones the next prompts show (``history_images``).
+        """
         observation = step.observation
+        if self._steps:
+            self._steps[-1].observation = None
         self._history.append(HistoryEntry(
             actions=step.actions,
             raw=step.raw,
@@ -418,14 +446,13 @@ class Agent:
         self._recorder.record_step(
             index=step.index,
             observation=step.observation,
-            decision=step.decision,
+            decision=step.decision or step.unusable,
             outcome=Outcome.merged(step.outcomes),
             error=step.error,
             feedback=step.feedback,
             timings=step.timings,
             executed=step.executed,
-            prompt=step.decision.prompt if step.decision is not None else None,
-            raw=step.raw if step.decision is None else None,
+            raw=step.raw,
             extra=_step_extra(step),
         )
         step.timings["record"] = time.perf_counter() - clock
@@ -465,9 +492,8 @@ class Agent:
             return
         try:
             try:
-                # a step cut short before it saw the screen has nothing to record
-                written = sum(step.observation is not None for step in self._steps)
-                recorder.finish(status=status, answer=answer, message=message, steps=written)
+                recorder.finish(status=status, answer=answer, message=message,
+                                steps=recorder.steps_written)
             finally:
                 recorder.close()
         except Exception as exc:  # keep the result; say the trajectory is damaged
@@ -485,7 +511,8 @@ class Agent:
             "agent": {
                 "max_steps": self.max_steps, "guard": self.guard.mode, "dry_run": self.dry_run,
                 "settle": self.settle, "max_consecutive_errors": self.max_consecutive_errors,
-                "stuck_limit": self._stuck.limit, "history_images": self.history_images,
+                "stuck_limit": self._stuck.limit if self._stuck else None,
+                "history_images": self.history_images,
                 "secrets": list(self.secrets.names),
             },
         }
@@ -519,7 +546,7 @@ def _policy_info(policy: Policy) -> dict[str, Any]:
 
 
 def _step_extra(step: StepResult) -> dict[str, Any]:
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(step.extra)
     guarded = [v for v in step.verdicts if v.kind != "allow"]
     if guarded:
         extra["guard"] = [

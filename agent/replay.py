@@ -1,46 +1,65 @@
-"""Re-executing a recorded run on a live env, checking the screen before each step.
+"""Replaying a recorded run: the same Agent loop, driven by a policy that plays the recording.
 
-Before each recorded step the live screen is compared with the step's recorded
-screenshot by :func:`screen_similarity`. Below ``threshold`` the step is a
-*mismatch* and ``on_mismatch`` decides: ``stop`` the replay, ``continue``
-with the recorded action anyway, or hand that step to the ``model`` (a
-:class:`~qwen_gui_agent.model.policy.Policy` asked with the run's task). The
-replay is itself recorded as a new run (header key ``replay`` names the
-source), so it can be inspected, reported and replayed in turn.
+:class:`ReplayPolicy` answers each step with the actions the recorded run
+performed at that point, after checking that the live screen is the one the
+recording showed (:func:`~qwen_gui_agent.envs.screens.screen_similarity`).
+Below ``threshold`` the step is a *mismatch* and ``on_mismatch`` decides:
+``stop`` the replay, ``continue`` with the recorded actions anyway, or hand
+that step to the ``model`` (a fallback policy asked with the run's task and
+the replay's own history). A recorded step without a screenshot cannot be
+verified and counts as a mismatch.
+
+Because a replay is an ordinary run of :class:`~qwen_gui_agent.agent.loop.Agent`,
+everything a run has applies to it unchanged: the guard (``--confirm``) sees
+every action, secrets are typed through the same env wrapper, steps are
+recorded the same way (header key ``replay`` names the source) and the
+result is a run status: ``completed`` when every recorded step was replayed
+from the recording, ``mismatch`` when the replay stopped at (or the model had
+to stand in for) a screen the recording does not show, or the model's own
+``success`` / ``failure`` when it ended the task.
+
+The recording is untrusted input: only its actions are replayed, through the
+guard; the env, its allow-lists and everything it may do come from the caller.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from qwen_gui_agent.actions.decision import Decision, HistoryEntry
-from qwen_gui_agent.actions.models import FINAL_ACTIONS, Answer, Terminate
+from qwen_gui_agent.actions.decision import Decision
+from qwen_gui_agent.actions.models import FINAL_ACTIONS
+from qwen_gui_agent.envs.base import EnvWrapper
 from qwen_gui_agent.envs.screens import screen_similarity
-from qwen_gui_agent.errors import ActionError, ParseError, UsageError
+from qwen_gui_agent.errors import EndRun, ParseError, UsageError
 from qwen_gui_agent.trajectories.reader import Trajectory, load_trajectory
-from qwen_gui_agent.trajectories.recorder import Recorder, Redactor, new_run_dir
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from qwen_gui_agent.actions.decision import HistoryEntry
+    from qwen_gui_agent.actions.frame import ImageBounds
     from qwen_gui_agent.actions.models import Action
-    from qwen_gui_agent.actions.observation import Observation, Outcome
+    from qwen_gui_agent.actions.observation import Observation
+    from qwen_gui_agent.agent.guard import Guard
+    from qwen_gui_agent.agent.secrets import Secrets
     from qwen_gui_agent.envs.base import Env
     from qwen_gui_agent.model.policy import Policy
     from qwen_gui_agent.trajectories.format import StepRecord
 
 OnMismatch = Literal["stop", "continue", "model"]
+ON_MISMATCH: tuple[str, ...] = ("stop", "continue", "model")
 
 DEFAULT_THRESHOLD = 0.97
 """Similarity below which the live screen no longer counts as the recorded one.
 
 :func:`screen_similarity` is the share of a 128-pixel-wide greyscale thumbnail
-whose cells agree within :data:`PIXEL_TOLERANCE`; 0.97 therefore tolerates a
-blinking caret, a ticking clock or a hover highlight (well under 3 % of the
-screen) but flags a different page, dialog or layout.
+whose cells agree; 0.97 therefore tolerates a blinking caret, a ticking clock
+or a hover highlight (well under 3 % of the screen) but flags a different
+page, dialog or layout.
 """
 
 
@@ -63,31 +82,185 @@ def scale_action(action: Action, source: tuple[int, int], target: tuple[int, int
     return action.model_copy(update=update)
 
 
+def performed_actions(step: StepRecord) -> list[Action]:
+    """The env actions the recorded run actually performed in ``step`` (none if it performed none).
+
+    ``extra.performed`` (written by the loop when a refusal, a failure or a final
+    action cut a multi-action decision short) bounds them: replaying a declined
+    action, or the ones after it, would do what the user said no to.
+    """
+    if not step.executed:
+        return []
+    performed = step.extra.get("performed")
+    actions = step.actions if performed is None else step.actions[:performed]
+    return [a for a in actions if not isinstance(a, FINAL_ACTIONS)]
+
+
+def replayable_steps(trajectory: Trajectory) -> list[StepRecord]:
+    """The recorded steps that performed something; ``UsageError`` when there are none."""
+    steps = [step for step in trajectory.steps if performed_actions(step)]
+    if not steps:
+        raise UsageError(f"the run in {trajectory.path} performed no action: there is nothing "
+                         "to replay")
+    return steps
+
+
 @dataclass(frozen=True)
 class Mismatch:
     """A recorded step whose screen did not match the live one."""
 
     index: int
     """The recorded step's index."""
-    similarity: float
+    similarity: float | None
+    """None when the recorded step has no screenshot to compare with."""
+
+
+class ReplayPolicy:
+    """A policy that plays a recorded run back, step by step (see the module doc).
+
+    ``speed`` multiplies the recorded pace (2 twice as fast, 0 without pauses);
+    ``fallback`` is the policy asked on a mismatch when ``on_mismatch="model"``.
+    ``replayed``, ``model_steps`` and ``mismatches`` tell afterwards how it went.
+    """
+
+    def __init__(self, trajectory: Trajectory, *, on_mismatch: OnMismatch = "stop",
+                 fallback: Policy | None = None, threshold: float = DEFAULT_THRESHOLD,
+                 speed: float = 1.0) -> None:
+        if on_mismatch not in ON_MISMATCH:
+            raise UsageError(f"on_mismatch must be stop, continue or model, not {on_mismatch!r}")
+        if on_mismatch == "model" and fallback is None:
+            raise UsageError("on_mismatch='model' needs a policy to ask")
+        if speed < 0:
+            raise UsageError(f"speed must be >= 0 (0 = as fast as possible), not {speed}")
+        if not 0 < threshold <= 1:
+            raise UsageError(f"threshold must be in (0, 1], not {threshold}")
+        self.trajectory = trajectory
+        self.steps = replayable_steps(trajectory)
+        self.on_mismatch, self.fallback = on_mismatch, fallback
+        self.threshold, self.speed = threshold, speed
+        self.replayed = 0
+        self.model_steps = 0
+        self.mismatches: list[Mismatch] = []
+        self._next = 0
+        self._pace: tuple[float, float] | None = None  # (recorded timestamp, live monotonic time)
+
+    @property
+    def image_bounds(self) -> ImageBounds:
+        """The recorded run's bounds: its model calls are in frames of these."""
+        return self.trajectory.header.image_bounds
+
+    def expected_screen(self) -> Image | None:
+        """The screenshot the next recorded step was decided on (None if none is left or it is missing)."""
+        if self._next >= len(self.steps):
+            return None
+        return self.trajectory.image(self.steps[self._next])
+
+    def matches(self, image: Image) -> bool:
+        """Whether ``image`` shows the screen the next recorded step expects."""
+        expected = self.expected_screen()
+        return expected is not None and screen_similarity(expected, image) >= self.threshold
+
+    def decide(self, task: str, observation: Observation,
+               history: Sequence[HistoryEntry]) -> Decision:
+        if self._next >= len(self.steps):
+            raise EndRun(*self._ending())
+        step = self.steps[self._next]
+        self._keep_pace(step)
+        expected = self.trajectory.image(step)
+        similarity = None if expected is None else screen_similarity(expected, observation.image)
+        matched = similarity is not None and similarity >= self.threshold
+        facts: dict[str, Any] = {"source_step": step.index, "similarity": similarity,
+                                 "matched": matched}
+        self._next += 1
+        if not matched:
+            self.mismatches.append(Mismatch(step.index, similarity))
+            if self.on_mismatch == "stop":
+                raise EndRun("mismatch", self._mismatch_message(step, similarity),
+                             error=self._mismatch_message(step, similarity), extra={"replay": facts})
+            if self.on_mismatch == "model":
+                assert self.fallback is not None  # checked in __init__
+                self.model_steps += 1
+                facts["by"] = "model"
+                try:
+                    decision = self.fallback.decide(task, observation, history)
+                except ParseError as exc:  # recorded and fed back by the loop, with the facts
+                    exc.output = exc.output or Decision(actions=(), raw=exc.text)
+                    exc.output.extra["replay"] = facts
+                    raise
+                decision.extra["replay"] = facts
+                return decision
+        self.replayed += 1
+        size = (observation.width, observation.height)
+        same_size = size == step.screen_size
+        return Decision(
+            actions=tuple(scale_action(a, step.screen_size, size) for a in performed_actions(step)),
+            raw=step.raw or "", thought=step.thought,
+            model_calls=step.model_calls if same_size else [],
+            model_size=step.model_size if same_size else None,
+            extra={"replay": {**facts, "by": "recording"}},
+        )
+
+    def _keep_pace(self, step: StepRecord) -> None:
+        """Sleep until the recorded gap since the previous step (divided by ``speed``) has passed."""
+        now = time.monotonic()
+        if self._pace is not None and self.speed > 0:
+            recorded_gap = step.observation.timestamp - self._pace[0]
+            time.sleep(max(0.0, self._pace[1] + recorded_gap / self.speed - now))
+        self._pace = (step.observation.timestamp, time.monotonic())
+
+    def _mismatch_message(self, step: StepRecord, similarity: float | None) -> str:
+        if similarity is None:
+            return (f"recorded step {step.index} has no screenshot, so the live screen cannot be "
+                    "checked against it")
+        return (f"the screen differs from recorded step {step.index}: similarity "
+                f"{similarity:.3f} < threshold {self.threshold}")
+
+    def _ending(self) -> tuple[str, str]:
+        """The run status once the recording is used up."""
+        total = len(self.steps)
+        if self.model_steps:
+            return "mismatch", (f"the recording was not reproduced: the model stood in for "
+                                f"{self.model_steps} of {total} recorded step(s)")
+        differed = f"; {len(self.mismatches)} screen(s) differed" if self.mismatches else ""
+        return "completed", f"all {total} recorded step(s) were replayed{differed}"
+
+
+class _AwaitRecordedScreen(EnvWrapper):
+    """Observes until the screen is the one the recording expects, for up to ``wait`` seconds.
+
+    A page can load more slowly than when it was recorded: looking again for a
+    moment tells a slow screen from a different one.
+    """
+
+    def __init__(self, env: Env, policy: ReplayPolicy, wait: float) -> None:
+        super().__init__(env)
+        self.policy, self.wait = policy, wait
+
+    def observe(self, settle: bool = False) -> Observation:
+        deadline = time.monotonic() + self.wait
+        observation = self.env.observe(settle)
+        while (time.monotonic() < deadline and self.policy.expected_screen() is not None
+               and not self.policy.matches(observation.image)):
+            time.sleep(0.2)
+            observation = self.env.observe(settle)
+        return observation
 
 
 @dataclass
 class ReplayResult:
-    """How a replay went.
+    """How a replay went: the run's status plus what was replayed and what was not.
 
-    ``status``: ``completed`` (every recorded step was replayed), ``mismatch``
-    (stopped at a mismatch), or, when the model took over and ended the task,
-    ``success`` (it terminated successfully or answered) / ``failure``.
-    ``trajectory_path`` is the replay's own run directory (None with ``record=False``).
+    ``status``: ``completed``, ``mismatch``, the model's ``success`` / ``failure``,
+    or ``error`` / ``interrupted`` as for any run. ``trajectory_path`` is the
+    replay's own run directory (None with ``record=False``).
     """
 
     status: str
     trajectory_path: Path | None
     replayed: int = 0
-    """Recorded steps re-executed."""
+    """Recorded steps re-executed from the recording."""
     model_steps: int = 0
-    """Steps the model decided after a mismatch."""
+    """Recorded steps handed to the model after a mismatch (its answer usable or not)."""
     mismatches: list[Mismatch] = field(default_factory=list)
     answer: str | None = None
     message: str | None = None
@@ -98,7 +271,7 @@ class ReplayResult:
 
 
 def replay(
-    run_path: Path | str,
+    run: Path | str | Trajectory,
     env: Env,
     *,
     on_mismatch: OnMismatch = "stop",
@@ -109,209 +282,43 @@ def replay(
     record: bool = True,
     settle: bool = True,
     mismatch_wait: float = 2.0,
-    redact: Redactor | None = None,
+    guard: Guard | None = None,
+    secrets: Secrets | None = None,
 ) -> ReplayResult:
-    """Re-execute the actions recorded in ``run_path`` on the live ``env``.
+    """Re-execute the actions recorded in ``run`` (a run folder, or a loaded trajectory) on ``env``.
 
     Keyword arguments (one CLI flag each):
 
     - ``on_mismatch``: ``stop`` | ``continue`` | ``model`` (``model`` needs ``policy``).
     - ``speed``: multiplies the recorded pace; 2 replays twice as fast, 0 as fast
       as possible.
-    - ``threshold``: :func:`screen_similarity` below which a screen mismatches
-      (default :data:`DEFAULT_THRESHOLD`).
+    - ``threshold``: :func:`screen_similarity` below which a screen mismatches.
     - ``record_dir``: where the replay's own run directory is created (default:
       next to the recorded run); ``record=False`` records nothing.
-    - ``settle``: wait for the screen to stop changing before comparing.
-    - ``mismatch_wait``: seconds to keep looking for the recorded screen before a
+    - ``settle``: wait for the screen to stop changing before comparing;
+      ``mismatch_wait``: seconds to keep looking for the recorded screen before a
       mismatch is declared (pages still loading).
-    - ``redact``: applied to the text the replay records (the model's, if it takes over).
+    - ``guard``, ``secrets``: as for :class:`~qwen_gui_agent.agent.loop.Agent`.
 
     Coordinates are scaled when the live screen size differs from the recorded one.
-    Steps that performed nothing (refused, failed to parse, final answers) are skipped.
-    An ``EnvError`` (the env became unusable) or Ctrl-C ends the replay, recorded as
-    ``error`` / ``interrupted``, and propagates.
     """
-    if on_mismatch not in ("stop", "continue", "model"):
-        raise UsageError(f"on_mismatch must be stop, continue or model, not {on_mismatch!r}")
-    if on_mismatch == "model" and policy is None:
-        raise UsageError("on_mismatch='model' needs a policy to ask")
-    if speed < 0:
-        raise UsageError(f"speed must be >= 0 (0 = as fast as possible), not {speed}")
-    if not 0 < threshold <= 1:
-        raise UsageError(f"threshold must be in (0, 1], not {threshold}")
-    trajectory = load_trajectory(run_path)
-    recorder = None
-    if record:
-        root = Path(record_dir) if record_dir is not None else trajectory.path.parent
-        header = _replay_header(trajectory, env, on_mismatch, threshold, speed)
-        recorder = Recorder(new_run_dir(root, label="replay"), header, redact=redact)
-    run = _Replay(trajectory, env, recorder, on_mismatch, policy, threshold, settle, mismatch_wait)
-    try:
-        run.run(speed)
-    except BaseException as exc:
-        if recorder is not None:
-            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
-            recorder.finish(status=status, message=f"replay stopped: {exc!r}", steps=run.index)
-        raise
-    else:
-        if recorder is not None:
-            recorder.finish(status=run.result.status, answer=run.result.answer,
-                            message=run.result.message, steps=run.index)
-    finally:
-        if recorder is not None:
-            recorder.close()
-    return run.result
+    from qwen_gui_agent.agent.loop import Agent
 
-
-def _replay_header(
-    trajectory: Trajectory, env: Env, on_mismatch: str, threshold: float, speed: float
-) -> dict[str, Any]:
-    source = trajectory.header.model_dump(exclude={"type", "format_version", "created", "versions"})
-    source.update(env=env.kind, env_options=dict(getattr(env, "options", None) or {}), replay={
-        "source": str(trajectory.path), "source_env": trajectory.header.env,
-        "on_mismatch": on_mismatch, "threshold": threshold, "speed": speed,
-    })
-    return source
-
-
-def _performable(step: StepRecord) -> list[Action]:
-    """The env actions the recorded run actually performed in ``step``.
-
-    ``extra.performed`` (written by the loop when a refusal, a failure or a final
-    action cut a multi-action decision short) bounds them: replaying a declined
-    action, or the ones after it, would do what the user said no to.
-    """
-    performed = step.extra.get("performed")
-    actions = step.actions if performed is None else step.actions[:performed]
-    return [a for a in actions if not isinstance(a, FINAL_ACTIONS)]
-
-
-class _Replay:
-    """The state of one replay; :meth:`run` walks the recorded steps."""
-
-    def __init__(self, trajectory: Trajectory, env: Env, recorder: Recorder | None, on_mismatch: str,
-                 policy: Policy | None, threshold: float, settle: bool, mismatch_wait: float) -> None:
-        self.trajectory, self.env, self.recorder = trajectory, env, recorder
-        self.on_mismatch, self.policy = on_mismatch, policy
-        self.threshold, self.settle, self.mismatch_wait = threshold, settle, mismatch_wait
-        self.history: list[HistoryEntry] = []
-        self.index = 0
-        self.result = ReplayResult(
-            status="completed", trajectory_path=recorder.path if recorder is not None else None
-        )
-
-    def run(self, speed: float) -> None:
-        steps = [s for s in self.trajectory.steps if s.executed and _performable(s)]
-        previous: tuple[float, float] | None = None  # (recorded timestamp, live start)
-        for step in steps:
-            if previous is not None and speed > 0:
-                due = previous[1] + (step.observation.timestamp - previous[0]) / speed
-                time.sleep(max(0.0, due - time.monotonic()))
-            previous = (step.observation.timestamp, time.monotonic())
-            if not self._step(step):
-                return
-
-    def _step(self, step: StepRecord) -> bool:
-        """Replay one recorded step; False ends the replay."""
-        start = time.perf_counter()
-        observation, similarity = self._observe(self.trajectory.image(step))
-        timings = {"observe": time.perf_counter() - start}
-        matched = similarity is None or similarity >= self.threshold
-        extra = {"replay": {"source_step": step.index, "similarity": similarity, "matched": matched,
-                            "by": "recording" if matched or self.on_mismatch == "continue" else "model"}}
-        self.index += 1
-        if not matched:
-            self.result.mismatches.append(Mismatch(step.index, similarity))
-            if self.on_mismatch == "stop":
-                message = (f"the screen differs from recorded step {step.index}: similarity "
-                           f"{similarity:.3f} < threshold {self.threshold}")
-                self._record(observation=observation, decision=None, outcome=None, error=message,
-                             timings=timings, executed=False, extra=extra)
-                self.result.status, self.result.message = "mismatch", message
-                return False
-            if self.on_mismatch == "model":
-                return self._model_step(observation, timings, extra)
-        size = (observation.width, observation.height)
-        same_size = size == step.screen_size
-        decision = Decision(
-            actions=tuple(scale_action(a, step.screen_size, size) for a in _performable(step)),
-            raw=step.raw or "", thought=step.thought,
-            model_calls=step.model_calls if same_size else [],
-            model_size=step.model_size if same_size else None,
-        )
-        self._execute(observation, decision, timings, extra)
-        self.result.replayed += 1
-        return True
-
-    def _model_step(self, observation: Observation, timings: dict[str, float],
-                    extra: dict[str, Any]) -> bool:
-        policy = self.policy
-        if policy is None:
-            raise UsageError("on_mismatch='model' needs a policy to ask")
-        start = time.perf_counter()
-        try:
-            decision = policy.decide(self.trajectory.task, observation, list(self.history))
-        except ParseError as exc:  # recorded and fed back; the replay goes on
-            timings["decide"] = time.perf_counter() - start
-            self._record(observation=observation, decision=None, outcome=None, error=str(exc),
-                         timings=timings, executed=False, raw=exc.text, extra=extra)
-            self.history.append(HistoryEntry(actions=(), raw=exc.text, feedback=str(exc),
-                                             screen_size=(observation.width, observation.height)))
-            return True
-        timings["decide"] = time.perf_counter() - start
-        self.result.model_steps += 1
-        final = next((a for a in decision.actions if isinstance(a, FINAL_ACTIONS)), None)
-        self._execute(observation, decision, timings, extra)
-        if isinstance(final, Terminate):
-            self.result.status = final.status
-            return False
-        if isinstance(final, Answer):
-            self.result.status, self.result.answer = "success", final.text
-            return False
-        return True
-
-    def _observe(self, recorded: Image | None) -> tuple[Observation, float | None]:
-        """The live screen, re-read for up to ``mismatch_wait`` s while it differs."""
-        deadline = time.monotonic() + self.mismatch_wait
-        while True:
-            observation = self.env.observe(settle=self.settle)
-            if recorded is None:  # the run died before this screenshot was written
-                return observation, None
-            similarity = screen_similarity(recorded, observation.image)
-            if similarity >= self.threshold or time.monotonic() >= deadline:
-                return observation, similarity
-            time.sleep(0.2)
-
-    def _execute(self, observation: Observation, decision: Decision, timings: dict[str, float],
-                 extra: dict[str, Any]) -> None:
-        """Perform the decision's env actions and record the step (an ActionError is recorded)."""
-        start = time.perf_counter()
-        outcome: Outcome | None = None
-        error = None
-        try:
-            for action in decision.actions:
-                if isinstance(action, FINAL_ACTIONS):  # ends the decision, as in the loop
-                    break
-                outcome = _merge(outcome, self.env.execute(action))
-        except ActionError as exc:
-            error = str(exc)
-        timings["execute"] = time.perf_counter() - start
-        self._record(observation=observation, decision=decision, outcome=outcome, error=error,
-                     timings=timings, executed=outcome is not None, extra=extra)
-        self.history.append(HistoryEntry(
-            actions=decision.actions, raw=decision.raw, thought=decision.thought, feedback=error,
-            screen_size=(observation.width, observation.height),
-        ))
-
-    def _record(self, **fields: Any) -> None:
-        if self.recorder is not None:
-            self.recorder.record_step(index=self.index, feedback=fields.get("error"), **fields)
-
-
-def _merge(first: Outcome | None, second: Outcome) -> Outcome:
-    if first is None:
-        return second
-    from qwen_gui_agent.actions.observation import Outcome
-
-    return Outcome(duration_s=first.duration_s + second.duration_s, info={**first.info, **second.info})
+    trajectory = run if isinstance(run, Trajectory) else load_trajectory(run)
+    player = ReplayPolicy(trajectory, on_mismatch=on_mismatch, fallback=policy,
+                          threshold=threshold, speed=speed)
+    root = Path(record_dir) if record_dir is not None else trajectory.path.parent
+    agent = Agent(
+        player, _AwaitRecordedScreen(env, player, mismatch_wait),
+        max_steps=len(player.steps) + 1, record_dir=root if record else None,
+        guard=guard, secrets=secrets, settle=settle, stuck_limit=None, run_label="replay",
+        header={"replay": {"source": str(trajectory.path), "source_env": trajectory.header.env,
+                           "on_mismatch": on_mismatch, "threshold": threshold, "speed": speed}},
+    )
+    note = secrets.prompt_note() if secrets else ""
+    result = agent.run(trajectory.task.removesuffix(f"\n\n{note}") if note else trajectory.task)
+    return ReplayResult(
+        status=result.status, trajectory_path=result.trajectory_path, replayed=player.replayed,
+        model_steps=player.model_steps, mismatches=list(player.mismatches),
+        answer=result.answer, message=result.message,
+    )

@@ -42,6 +42,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
 def speed(text: str) -> float:
     try:
         value = float(text)
@@ -64,6 +74,9 @@ def add_model_options(parser: argparse.ArgumentParser, description: str | None =
                        help="largest screenshot area fed to the model (lower it on a small GPU)")
     group.add_argument("--min-pixels", type=positive_int, metavar="N",
                        help="smallest screenshot area fed to the model")
+    group.add_argument("--model-timeout", type=positive_float, metavar="S",
+                       help="with --endpoint: the total seconds one request may take, retries "
+                            "included, before the run ends with a clear error (default 120)")
 
 
 def add_env_options(parser: argparse.ArgumentParser, required: bool = True,
@@ -87,6 +100,12 @@ def add_env_options(parser: argparse.ArgumentParser, required: bool = True,
     if settle:
         group.add_argument("--settle", action="store_true",
                            help="wait for the screen to stop changing before each observation")
+
+
+def add_confirm_option(group: argparse._ActionsContainer) -> None:
+    group.add_argument("--confirm", choices=("never", "always", "sensitive"), default="never",
+                       help="ask on the terminal before every action (always) or before typing, "
+                            "opening apps, finishing and paying/deleting/sending (sensitive)")
 
 
 def add_output_options(group: argparse._ActionsContainer, *, record_default: str | None,

@@ -8,6 +8,7 @@ from typing import Any
 
 from qwen_gui_agent.cli.arguments import (
     Formatter,
+    add_confirm_option,
     add_env_options,
     add_model_options,
     add_output_options,
@@ -17,7 +18,6 @@ from qwen_gui_agent.cli.arguments import (
 from qwen_gui_agent.cli.exit_codes import (
     EXIT_CODES,
     EXIT_USAGE,
-    REPLAY_EXIT_CODES,
     REPLAY_EXIT_HELP,
 )
 
@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "or let the model decide that step")
     parser.add_argument("--speed", type=speed, default=1.0,
                         help="replay faster (>1) or slower (<1) than recorded; 0: no pauses")
+    add_confirm_option(parser)
     add_output_options(
         parser, record_default=None,
         record_help="write the replay's trajectory to a new folder under DIR (default: next to RUN)",
@@ -74,14 +75,15 @@ def _typed_secrets(trajectory: Any) -> list[str]:
 
 
 def command(args: argparse.Namespace) -> int:
-    from qwen_gui_agent.agent.replay import replay
-    from qwen_gui_agent.agent.secrets import SecretEnv
+    from qwen_gui_agent.agent.guard import Guard
+    from qwen_gui_agent.agent.replay import replay, replayable_steps
     from qwen_gui_agent.cli.common import (
         describe_exception,
         env_options_from,
         error,
         interrupt_on_sigterm,
         secrets_from,
+        terminal_ask,
     )
     from qwen_gui_agent.envs import open_env
     from qwen_gui_agent.errors import DataError, UsageError
@@ -91,6 +93,7 @@ def command(args: argparse.Namespace) -> int:
     try:
         secrets = secrets_from(args.secret)
         trajectory = load_trajectory(args.run_dir)
+        replayable_steps(trajectory)
         missing = [name for name in _typed_secrets(trajectory) if name not in secrets.names]
         if missing:
             raise UsageError(
@@ -105,15 +108,17 @@ def command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     interrupt_on_sigterm()
     try:
-        with open_env(kind, virtual_display=args.virtual_display, **options) as live:
-            env = SecretEnv(live, secrets) if secrets else live
+        with open_env(kind, virtual_display=args.virtual_display, **options) as env:
             policy = None
             if args.on_mismatch == "model":
                 policy = build_policy(model=args.model, endpoint=args.endpoint,
-                                      min_pixels=args.min_pixels, max_pixels=args.max_pixels)
-            result = replay(trajectory.path, env, on_mismatch=args.on_mismatch, policy=policy,
+                                      min_pixels=args.min_pixels, max_pixels=args.max_pixels,
+                                      timeout=args.model_timeout)
+            guard = Guard(args.confirm,
+                          ask=terminal_ask(secrets.redact) if args.confirm != "never" else None)
+            result = replay(trajectory, env, on_mismatch=args.on_mismatch, policy=policy,
                             speed=args.speed, record_dir=args.record, record=not args.no_record,
-                            redact=secrets.redact if secrets else None)
+                            guard=guard, secrets=secrets)
     except KeyboardInterrupt:
         raise
     except Exception as exc:
@@ -121,7 +126,8 @@ def command(args: argparse.Namespace) -> int:
         return EXIT_CODES["error"]
     summary = {
         "status": result.status, "replayed": result.replayed, "model_steps": result.model_steps,
-        "mismatches": [{"step": m.index, "similarity": round(m.similarity, 4)} for m in result.mismatches],
+        "mismatches": [{"step": m.index, "similarity": None if m.similarity is None
+                        else round(m.similarity, 4)} for m in result.mismatches],
         "answer": result.answer, "message": result.message,
         "trajectory": None if result.trajectory_path is None else str(result.trajectory_path),
     }
@@ -135,4 +141,4 @@ def command(args: argparse.Namespace) -> int:
                 print(secrets.redact(line))
         if result.trajectory_path:
             print(f"trajectory: {result.trajectory_path}")
-    return REPLAY_EXIT_CODES.get(result.status, EXIT_CODES["failure"])
+    return EXIT_CODES[result.status]

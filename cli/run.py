@@ -8,6 +8,7 @@ from typing import Any
 
 from qwen_gui_agent.cli.arguments import (
     Formatter,
+    add_confirm_option,
     add_env_options,
     add_model_options,
     add_output_options,
@@ -51,9 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     group = parser.add_argument_group("run")
     group.add_argument("--max-steps", type=positive_int, default=30, metavar="N",
                        help="give up after this many steps")
-    group.add_argument("--confirm", choices=("never", "always", "sensitive"), default="never",
-                       help="ask on the terminal before every action (always) or before typing, "
-                            "opening apps, finishing and paying/deleting/sending (sensitive)")
+    add_confirm_option(group)
     group.add_argument("--dry-run", action="store_true",
                        help="decide and record each step but perform no action")
     add_output_options(
@@ -95,7 +94,8 @@ def command(args: argparse.Namespace) -> int:
     try:
         with open_env(args.env, virtual_display=args.virtual_display, **options) as env:
             policy = build_policy(model=args.model, endpoint=args.endpoint,
-                                  min_pixels=args.min_pixels, max_pixels=args.max_pixels)
+                                  min_pixels=args.min_pixels, max_pixels=args.max_pixels,
+                                  timeout=args.model_timeout)
             agent = Agent(
                 policy, env, max_steps=args.max_steps,
                 record_dir=None if args.no_record else args.record,

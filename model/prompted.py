@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from qwen_gui_agent.actions.decision import Decision
@@ -19,7 +19,7 @@ from qwen_gui_agent.actions.parser import parse_response
 from qwen_gui_agent.actions.prompt import build_messages, frame_for, messages_to_json
 from qwen_gui_agent.actions.tools import tool_name_for
 from qwen_gui_agent.actions.translate import pointer_after
-from qwen_gui_agent.errors import UsageError
+from qwen_gui_agent.errors import ParseError, UsageError
 
 if TYPE_CHECKING:
     from qwen_gui_agent.actions.decision import HistoryEntry
@@ -66,17 +66,22 @@ class PromptedPolicy(ABC):
         built = time.perf_counter() - start
         completion = self._complete(messages)
         start = time.perf_counter()
-        response = parse_response(completion.text, frame, tool_name=tool,
-                                  pointer=_pointer(history))
-        parsed = time.perf_counter() - start
-        return Decision(
-            actions=tuple(response.actions), raw=completion.text, thought=response.thought,
-            model_calls=list(response.calls), model_size=frame.model_size,
+        timings = {"preprocess": built + completion.preprocess_s, "generate": completion.generate_s}
+        output = Decision(
+            actions=(), raw=completion.text, model_size=frame.model_size,
             prompt_tokens=completion.prompt_tokens, output_tokens=completion.output_tokens,
-            timings={"preprocess": built + completion.preprocess_s,
-                     "generate": completion.generate_s, "parse": parsed},
-            prompt=messages_to_json(messages),
+            timings=timings, prompt=messages_to_json(messages),
         )
+        try:
+            response = parse_response(completion.text, frame, tool_name=tool,
+                                      pointer=_pointer(history))
+        except ParseError as exc:
+            timings["parse"] = time.perf_counter() - start
+            exc.output = output  # an unusable answer is when its prompt and timings matter most
+            raise
+        timings["parse"] = time.perf_counter() - start
+        return replace(output, actions=tuple(response.actions), thought=response.thought,
+                       model_calls=list(response.calls))
 
     @abstractmethod
     def _complete(self, messages: list[dict[str, Any]]) -> Completion:

@@ -57,13 +57,15 @@ Unknown keys are kept, so a newer writer's additions survive a round trip.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model, model_validator
 
 from qwen_gui_agent.actions.frame import Frame, ImageBounds
 from qwen_gui_agent.actions.models import Action
+from qwen_gui_agent.actions.observation import Observation
 
 FORMAT_VERSION = 2
 TRAJECTORY_FILE = "trajectory.jsonl"
@@ -107,22 +109,38 @@ class Header(_Record):
         return Frame(width, height, self.image_bounds)
 
 
-class ObservationMeta(_Record):
-    """``Observation.metadata()``: everything about a screenshot but its pixels."""
-
-    env: str
-    timestamp: float
+class _ScreenSize(_Record):
     width: int = Field(gt=0)
     height: int = Field(gt=0)
-    app: str | None = None
-    url: str | None = None
-    title: str | None = None
-    monitor: int | None = None
-    extra: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def size(self) -> tuple[int, int]:
         return self.width, self.height
+
+
+def _observation_fields() -> dict[str, Any]:
+    """Every field of :class:`Observation` but the pixels, as pydantic field definitions."""
+    hints = get_type_hints(Observation, localns={"Image": Any})
+    fields: dict[str, Any] = {}
+    for item in dataclasses.fields(Observation):
+        if item.name == "image":
+            continue
+        if item.default is not dataclasses.MISSING:
+            default: Any = item.default
+        elif item.default_factory is not dataclasses.MISSING:
+            default = Field(default_factory=item.default_factory)
+        else:
+            default = ...
+        fields[item.name] = (hints[item.name], default)
+    return fields
+
+
+ObservationMeta = create_model(
+    "ObservationMeta", __base__=_ScreenSize, __module__=__name__, **_observation_fields(),
+)
+"""``Observation.metadata()``: the screenshot's size and every other field of
+:class:`~qwen_gui_agent.actions.observation.Observation` (derived from it, so the
+two cannot drift apart)."""
 
 
 class OutcomeRecord(_Record):

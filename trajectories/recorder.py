@@ -119,6 +119,7 @@ class Recorder:
             ) from None
         self.header = record
         self.last_index: int | None = None
+        self.steps_written = 0
         """The index of the last step line written: a caller interrupted mid-call
         (Ctrl-C) can tell whether its step is already on disk."""
         _fsync_dir(self.path)
@@ -150,8 +151,10 @@ class Recorder:
 
         ``prompt`` defaults to ``decision.prompt`` (the messages the policy sent).
 
-        ``decision`` is None when the policy raised (``error`` says why; pass
-        the model's text as ``raw`` if there was any). ``observation.image``
+        ``decision`` is None, or holds no actions, when the policy's output could
+        not be used (``error`` says why; pass the model's text as ``raw`` if there
+        was any; a decision without actions still records its prompt, token
+        counts and timings). ``observation.image``
         must not be modified afterwards: it is encoded in the background.
         """
         self._check_open()
@@ -165,7 +168,7 @@ class Recorder:
                 observation.image, name,
             ),
             "raw": raw,
-            "decided": decision is not None,
+            "decided": decision is not None and bool(decision.actions),
             "executed": executed,
             "outcome": None if outcome is None else OutcomeRecord(
                 duration_s=outcome.duration_s, info=_jsonable(outcome.info)
@@ -189,6 +192,7 @@ class Recorder:
         record = StepRecord(**fields)
         written = self._write(record)
         self.last_index = index
+        self.steps_written += 1
         self._enqueue(observation.image, self.path / name)
         return StepRecord.model_validate(written)
 

@@ -45,6 +45,7 @@ def test_demo_runs_every_part_offline(tmp_path: Path) -> None:
     samples = json.loads((runs / "exports" / run_dir.name / "data.json").read_text(encoding="utf-8"))
     assert len(samples) == len(run.steps) == 4
     assert replayed.status == "completed" and sum(s.executed for s in replayed.steps) == 3
-    assert replayed.steps[-1].observation.title == "Sign up"  # observed before the last click
+    assert replayed.steps[-2].observation.title == "Sign up"  # observed before the last click
+    assert replayed.steps[-1].observation.title == "Signed up"  # and the replay's final screen
     assert re.search(r"prompt: \d+ tokens, \d+ of them for the \d+x\d+ model image", done.stdout)
     assert "-> parser: " in done.stdout

@@ -323,8 +323,10 @@ def test_replay_reaches_the_same_page_and_detects_a_changed_one(
     replayed = only_run(tmp_path / "ok")
     assert done.stdout.rstrip().endswith(f"trajectory: {replayed}")
     trajectory = load_trajectory(replayed)
-    assert [s.actions for s in trajectory.steps] == [s.actions for s in load_trajectory(run).steps[:3]]
-    assert all(s.executed and s.extra["replay"]["matched"] for s in trajectory.steps)
+    *acted, final = trajectory.steps
+    assert [s.actions for s in acted] == [s.actions for s in load_trajectory(run).steps[:3]]
+    assert all(s.executed and s.extra["replay"]["matched"] for s in acted)
+    assert final.actions == [] and trajectory.status == "completed"
     changed = qwen_agent("replay", str(run), "--url", page_server.url("static.html"), "--json",
                          "--record", str(tmp_path / "changed"), cwd=tmp_path)
     assert changed.returncode == EXIT["mismatch"], changed.stderr

@@ -136,7 +136,8 @@ def test_a_script_drives_steps_itself_and_ends_the_run(
     first = agent.step()
     second = agent.step()
     assert not agent.done and (first.index, second.index) == (1, 2)
-    assert first.observation.extra["settled"] is True
+    assert second.observation.extra["settled"] is True
+    assert first.observation is None  # only the latest step holds a screenshot
     result = agent.finish("success", "the script saw enough")
 
     assert result.status == "success" and result.message == "the script saw enough"

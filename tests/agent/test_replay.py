@@ -12,7 +12,8 @@ from PIL import Image, ImageDraw
 from qwen_gui_agent.actions.models import Click, Drag, Scroll, Terminate, TypeText
 from qwen_gui_agent.agent.replay import DEFAULT_THRESHOLD, replay, scale_action
 from qwen_gui_agent.envs.screens import screen_similarity
-from qwen_gui_agent.trajectories import load_trajectory
+from qwen_gui_agent.errors import UsageError
+from qwen_gui_agent.trajectories import Recorder, load_trajectory
 
 
 def test_replay_reaches_the_recorded_page_state(todo_run: Path, browser_env: Callable[..., Any],
@@ -29,20 +30,21 @@ def test_replay_reaches_the_recorded_page_state(todo_run: Path, browser_env: Cal
     assert env.page.evaluate("document.getElementById('item').value") == ""
     own = load_trajectory(result.trajectory_path)
     assert own.path.parent == tmp_path and own.status == "completed"
+    assert len(own.steps) == 4 and own.steps[-1].actions == []  # the final screen, nothing left to do
     assert own.header.model_extra["replay"]["source"] == str(todo_run)
     assert own.header.task == kit.TASK
     source = load_trajectory(todo_run)
     recorded_span = source.steps[2].observation.timestamp - source.steps[0].observation.timestamp
     assert elapsed >= recorded_span / 0.5  # half speed: the recorded pauses, doubled
     assert own.steps[0].screen_size == tuple(2 * v for v in source.steps[0].screen_size)
-    assert [s.actions for s in own.steps] == [
+    assert [s.actions for s in own.steps[:3]] == [
         [scale_action(a, r.screen_size, s.screen_size) for a in r.actions]
         for s, r in zip(own.steps, source.steps[:3])
     ]
     assert own.steps[0].actions[0].point == tuple(2 * v for v in source.steps[0].actions[0].point)
-    for step in own.steps:
+    for step in own.steps[:3]:
         facts = step.extra["replay"]
-        assert facts["matched"] and facts["similarity"] >= DEFAULT_THRESHOLD
+        assert facts["matched"] and facts["similarity"] >= DEFAULT_THRESHOLD and facts["by"] == "recording"
         assert step.executed and step.outcome is not None and own.image(step) is not None
 
 
@@ -58,6 +60,8 @@ def test_a_changed_page_stops_the_replay(todo_run: Path, browser_env: Callable[.
     own = load_trajectory(result.trajectory_path)
     assert own.status == "mismatch" and len(own.steps) == 1
     assert not own.steps[0].executed and "similarity" in (own.steps[0].error or "")
+    assert own.steps[0].extra["replay"] == {"source_step": 1, "matched": False,
+                                            "similarity": result.mismatches[0].similarity}
 
 
 def test_continue_replays_through_a_mismatch(todo_run: Path, browser_env: Callable[..., Any],
@@ -66,10 +70,11 @@ def test_continue_replays_through_a_mismatch(todo_run: Path, browser_env: Callab
     result = replay(todo_run, env, on_mismatch="continue", speed=0, record_dir=tmp_path,
                     mismatch_wait=0.3)
     assert result.status == "completed" and result.replayed == 3
+    assert "3 screen(s) differed" in (result.message or "")
     assert [m.index for m in result.mismatches] == [1, 2, 3]
     assert kit.items(env) == [kit.ITEM]  # same controls at the same places
     own = load_trajectory(result.trajectory_path)
-    assert [s.extra["replay"]["matched"] for s in own.steps] == [False] * 3
+    assert [s.extra["replay"]["matched"] for s in own.steps[:3]] == [False] * 3
 
 
 def test_the_model_takes_over_a_mismatching_step(todo_run: Path, browser_env: Callable[..., Any],
@@ -87,7 +92,7 @@ def test_the_model_takes_over_a_mismatching_step(todo_run: Path, browser_env: Ca
     result = replay(todo_run, env, on_mismatch="model", policy=policy, speed=0,
                     record_dir=tmp_path, mismatch_wait=0.3)
     assert result.status == "success" and result.replayed == 0
-    assert result.model_steps == 2 and policy.logits_processor.used == 3
+    assert result.model_steps == 3 and policy.logits_processor.used == 3  # the first answer unusable
     assert [m.index for m in result.mismatches] == [1, 2, 3]
     assert env.page.evaluate("document.activeElement.id") == "item"
     own = load_trajectory(result.trajectory_path)
@@ -102,13 +107,17 @@ def test_the_model_takes_over_a_mismatching_step(todo_run: Path, browser_env: Ca
     assert kit.TASK in user_text and "Step 1: (no action;" in user_text
 
 
-def test_replay_arguments_are_checked_before_anything_runs(todo_run: Path) -> None:
-    with pytest.raises(ValueError, match="needs a policy"):
+def test_replay_arguments_are_checked_before_anything_runs(todo_run: Path, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="needs a policy"):
         replay(todo_run, object(), on_mismatch="model")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="on_mismatch"):
+    with pytest.raises(UsageError, match="on_mismatch"):
         replay(todo_run, object(), on_mismatch="ask")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="speed"):
+    with pytest.raises(UsageError, match="speed"):
         replay(todo_run, object(), speed=-1)  # type: ignore[arg-type]
+    with Recorder(tmp_path / "idle", {"task": "t", "env": "browser"}) as recorder:
+        recorder.finish(status="failure", steps=0)
+    with pytest.raises(UsageError, match="performed no action: there is nothing to replay"):
+        replay(tmp_path / "idle", object())  # type: ignore[arg-type]
 
 
 def test_actions_scale_to_a_different_screen_size() -> None:

@@ -31,7 +31,7 @@ they replace were, so existing ``except ValueError`` handlers still catch them.
     │   ├── ModelError           ModelNotFound, ModelOutOfMemory, ScriptExhausted,
     │   │                        EndpointError (EndpointTimeout, EndpointUnavailable)
     │   └── RecorderError        the trajectory cannot be written
-    ├── DataError                TrajectoryError
+    ├── DataError                TrajectoryError (ScreenshotError)
     └── UsageError              SecretError, ExportError
 """
 
@@ -164,6 +164,13 @@ class DataError(QwenAgentError, ValueError):
 
 class TrajectoryError(DataError):
     """A trajectory cannot be read: the message names the file and the line."""
+
+
+class ScreenshotError(TrajectoryError):
+    """A step's screenshot cannot be used: outside the run folder, not an image, or too large.
+
+    One bad image does not spoil a run: reports and exports skip it and go on.
+    """
 
 
 class UsageError(QwenAgentError, ValueError):

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qwen_gui_agent._cache import IdentityCache
+from qwen_gui_agent._text import repair
 from qwen_gui_agent.actions.dialects.qwen25 import QUERY_PREFIX
 from qwen_gui_agent.actions.dialects.toolcall import PROGRESS_PREFIX, call_json
 from qwen_gui_agent.actions.frame import Frame, ImageBounds
@@ -123,7 +124,7 @@ def _describe_step(entry: HistoryEntry, tool: str, frame: Frame) -> str:
 
 
 def _text(text: str) -> dict[str, Any]:
-    return {"type": "text", "text": text}
+    return {"type": "text", "text": repair(text)}  # a tokenizer refuses lone surrogates
 
 
 def _image(image: Image) -> dict[str, Any]:

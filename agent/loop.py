@@ -38,7 +38,7 @@ from qwen_gui_agent.actions.tools import tool_name_for
 from qwen_gui_agent.agent.guard import Guard, Verdict
 from qwen_gui_agent.agent.secrets import SecretEnv, Secrets
 from qwen_gui_agent.agent.stuck import StuckDetector
-from qwen_gui_agent.errors import ActionError, EndRun, EnvError, ParseError, UsageError
+from qwen_gui_agent.errors import ActionError, EndRun, EnvError, ModelError, ParseError, UsageError
 from qwen_gui_agent.model.policy import ModelPolicy, Policy
 
 if TYPE_CHECKING:
@@ -268,7 +268,7 @@ class Agent:
         if self.record_dir is not None:
             from qwen_gui_agent.trajectories.recorder import Recorder, new_run_dir
 
-            run_dir = new_run_dir(self.record_dir, self.run_label or "")
+            run_dir = new_run_dir(self.record_dir, self.run_label or task_text)
             self._recorder = Recorder(
                 run_dir, self._header(), redact=self.secrets.redact if self.secrets else None
             )
@@ -333,7 +333,8 @@ class Agent:
         elif step.status is None:
             self._errors_in_row += 1
             if self._errors_in_row >= self.max_consecutive_errors:
-                self._stop(step, "failure", (
+                # Not "failure": the policy never said the task failed; it could not be used.
+                self._stop(step, "error", (
                     f"{self._errors_in_row} unusable steps in a row "
                     f"(max_consecutive_errors={self.max_consecutive_errors}); last: {step.error}"
                 ))
@@ -352,6 +353,10 @@ class Agent:
             if exc.output is not None:
                 step.extra.update(exc.output.extra)
             step.error = step.feedback = self.secrets.redact(f"Unusable output: {exc}")
+            return
+        except ModelError as exc:  # the backend is gone: a known failure, said plainly
+            timings["decide"] = time.perf_counter() - clock
+            self._stop(step, "error", f"the model could not answer: {exc}")
             return
         except EndRun as end:
             timings["decide"] = time.perf_counter() - clock

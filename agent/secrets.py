@@ -19,7 +19,6 @@ import dataclasses
 import os
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
-from urllib.parse import quote, quote_plus
 
 from qwen_gui_agent.envs.base import EnvWrapper
 from qwen_gui_agent.errors import ActionError, EnvError, SecretError
@@ -41,6 +40,32 @@ _EXPANDED_FIELDS = {"type": "text", "navigate": "url"}
 
 
 
+def encoded_pattern(value: str) -> re.Pattern[str]:
+    """A pattern matching ``value`` with any of its characters percent-encoded.
+
+    A typed secret reaches URLs in many spellings: a GET form encodes it
+    ``application/x-www-form-urlencoded`` (space as ``+``), a browser's address
+    bar shows it partly decoded (only the space as ``%20``), a script may use
+    ``encodeURIComponent``. Matching each character as itself or as its
+    UTF-8 bytes in ``%XX`` form is the same as decoding the text before
+    comparing, without a list of spellings to keep complete.
+    """
+    parts = []
+    for char in value:
+        # the encoded spelling first: a literal "%" must not match the start of "%25"
+        spellings = ["".join("%" + "".join(_either_case(digit) for digit in f"{byte:02X}")
+                             for byte in char.encode("utf-8")), re.escape(char)]
+        if char == " ":
+            spellings.append(r"\+")
+        parts.append("(?:" + "|".join(spellings) + ")")
+    return re.compile("".join(parts))
+
+
+def _either_case(digit: str) -> str:
+    """A hex digit in a percent escape, which may be written in either case."""
+    return f"[{digit}{digit.lower()}]" if digit.isalpha() else digit
+
+
 class Secrets:
     """A set of named secret values; ``bool(secrets)`` is False when empty."""
 
@@ -58,13 +83,11 @@ class Secrets:
                     "short cannot be told apart from ordinary text when redacting"
                 )
             self._values[name] = value
-        # Each value also in its URL-encoded spellings (a typed secret ends up in a
-        # GET form's URL); longest first, so a value containing another goes whole.
-        forms = {
-            (form, name) for name, value in self._values.items()
-            for form in (value, quote(value, safe=""), quote_plus(value, safe=""))
-        }
-        self._by_length = sorted(forms, key=lambda item: -len(item[0]))
+        # Longest first, so a value containing another is replaced whole.
+        self._patterns = [
+            (encoded_pattern(value), name)
+            for name, value in sorted(self._values.items(), key=lambda item: -len(item[1]))
+        ]
         self._placeholder = (
             re.compile(r"\{(" + "|".join(map(re.escape, self._values)) + r")\}")
             if self._values else None
@@ -127,10 +150,10 @@ class Secrets:
 
     # -- towards anything written ----------------------------------------------------
     def redact(self, text: str) -> str:
-        """``text`` with every secret value (also URL-encoded) replaced by its ``{NAME}``."""
-        for value, name in self._by_length:
-            if value in text:
-                text = text.replace(value, "{" + name + "}")
+        """``text`` with every secret value replaced by its ``{NAME}``, however it is
+        percent-encoded (any characters of it, in either case, ``+`` for a space)."""
+        for pattern, name in self._patterns:
+            text = pattern.sub("{" + name + "}", text)
         return text
 
     def redact_data(self, data: Any) -> Any:

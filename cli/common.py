@@ -18,12 +18,31 @@ def error(message: str) -> None:
 
 
 def describe_exception(exc: BaseException) -> str:
-    """Our own typed errors (and value / OS errors) read well; anything else is named by its type."""
-    from qwen_gui_agent.errors import QwenAgentError
+    """Our own typed errors (and value / OS errors) read well; anything else is named by its type.
+
+    A model that cannot be found gets the CLI's way out as well as the library's.
+    """
+    from qwen_gui_agent.errors import ModelNotFound, QwenAgentError
 
     text = str(exc).strip()
+    if isinstance(exc, ModelNotFound):
+        return (f"{text}. With the CLI: --model DIR for a checkpoint folder, --endpoint URL "
+                "for a served model, or --model tiny to try the whole pipeline offline")
     plain = isinstance(exc, (QwenAgentError, ValueError, OSError))
     return text if plain and text else f"{type(exc).__name__}: {text}"
+
+
+def writable_folder(path: str) -> None:
+    """Create ``path`` (where runs are recorded) now, so a bad one is a usage error up front."""
+    from pathlib import Path
+
+    from qwen_gui_agent.errors import UsageError
+
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot record runs under {path}: {exc.strerror or exc}; "
+                         "pass --record DIR where you can write, or --no-record") from None
 
 
 def secrets_from(pairs: list[str]) -> Secrets:

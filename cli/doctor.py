@@ -151,7 +151,8 @@ def check_adb_binary() -> Check:
     if path:
         return Check("android", "adb", True, path)
     return Check("android", "adb", False, "no adb binary",
-                 "sudo apt-get install adb (or " + PIP_EXTRA.format(extra="android") + ")")
+                 "bash scripts/setup.sh (links adbutils' own adb into the venv), or "
+                 + PIP_EXTRA.format(extra="android"))
 
 
 def check_adb_devices() -> list[Check]:
@@ -204,34 +205,31 @@ def check_gpu() -> Check:
     return Check("model", "cuda", True, f"CUDA {torch.version.cuda}: {'; '.join(names)}")
 
 
-def _weights_in(directory: Path) -> bool:
-    return any(directory.glob("*.safetensors")) or any(directory.glob("*.bin"))
-
-
 def check_model_files(model: str, optional: bool = False) -> Check:
     """A local directory with config and weights, or a hub id already in the HF cache.
 
     The default models are ``optional``: a user may serve them elsewhere.
     """
-    path = Path(model).expanduser()
-    if path.exists() or model.startswith((".", "/", "~")):
-        if not (path / "config.json").is_file():
-            return Check("model", "model files", False, f"{path}: no config.json",
-                         "pass a directory holding a Qwen2.5-VL checkpoint")
-        if not _weights_in(path):
-            return Check("model", "model files", False, f"{path}: no *.safetensors weights",
-                         "pass a directory holding a Qwen2.5-VL checkpoint")
-        return Check("model", "model files", True, str(path))
-    if importlib.util.find_spec("huggingface_hub") is None:
-        return Check("model", "model files", False, f"{model}: huggingface_hub not installed",
-                     PIP_EXTRA.format(extra="model"))
-    from huggingface_hub import try_to_load_from_cache
+    from qwen_gui_agent.model.checkpoints import DOWNLOAD_HINT, locate, looks_local, missing_parts
 
-    config = try_to_load_from_cache(model, "config.json")
-    if isinstance(config, str) and _weights_in(Path(config).parent):
-        return Check("model", "model files", True, f"{model} ({Path(config).parent})")
+    found = locate(model)
+    if found is not None:
+        return Check("model", "model files", True, str(found) if looks_local(model) else f"{model} ({found})")
+    if looks_local(model):
+        path = Path(model).expanduser()
+        why = "no such folder" if not path.is_dir() else missing_parts(path)
+        return Check("model", "model files", False, f"{path}: {why}",
+                     "pass a folder holding a checkpoint: --model DIR")
     return Check("model", "model files", False, f"{model} is not in the Hugging Face cache",
-                 f"hf download {model}  (or pass --model /path/to/checkpoint)", optional=optional)
+                 f"{DOWNLOAD_HINT.format(model=model)}, then --model DIR", optional=optional)
+
+
+def check_image_path() -> Check:
+    """Which image processor the local model uses (torchvision is optional)."""
+    if importlib.util.find_spec("torchvision") is not None:
+        return Check("model", "image path", True, "torchvision image processor")
+    return Check("model", "image path", True,
+                 "PIL image processor (torchvision is not installed; it is optional)")
 
 
 def check_endpoint(url: str) -> Check:
@@ -255,6 +253,7 @@ def model_checks(model: str | None = None, endpoint: str | None = None) -> list[
         _package("model", "flash-attn", "model", optional=True,
                  why=" (optional: faster attention on CUDA; SDPA is used otherwise)"),
         check_gpu(),
+        check_image_path(),
     ]
     if endpoint:
         checks.append(check_endpoint(endpoint))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from qwen_gui_agent.cli.arguments import Formatter, positive_int, wrap
 from qwen_gui_agent.cli.exit_codes import EXIT_CODES, EXIT_USAGE
@@ -44,9 +45,12 @@ def command(args: argparse.Namespace) -> int:
     except OSError as exc:
         error(str(exc))
         return EXIT_CODES["error"]
+    for warning in summary.warnings:
+        print(f"qwen-agent: warning: {warning}", file=sys.stderr)
     skipped = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped_steps.items()))
+    unreadable = f", {len(summary.skipped_runs)} unreadable and skipped" if summary.skipped_runs else ""
     print(f"exported {summary.samples} sample(s) with {summary.images} image(s) from "
-          f"{summary.runs} run(s) ({summary.runs_filtered} filtered out) as {summary.format}")
+          f"{summary.runs} run(s) ({summary.runs_filtered} filtered out{unreadable}) as {summary.format}")
     if skipped:
         print(f"steps without a sample: {skipped}")
     print(f"data: {summary.data_file}")

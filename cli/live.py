@@ -13,8 +13,11 @@ import json
 import re
 import shutil
 import sys
+import textwrap
 import unicodedata
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
+
+from qwen_gui_agent._text import repair
 
 if TYPE_CHECKING:
     from qwen_gui_agent.actions.models import Action
@@ -93,7 +96,7 @@ class LiveView:
         return self._width or max(shutil.get_terminal_size((100, 24)).columns, 40)
 
     def _print(self, text: str) -> None:
-        print(fit(self.redact(text), self.width), file=self.stream, flush=True)
+        print(fit(repair(self.redact(text)), self.width), file=self.stream, flush=True)
 
     def start(self, task: str, details: Sequence[str]) -> None:
         self._print(f"task: {task}")
@@ -130,8 +133,10 @@ class LiveView:
                     f"in {result.duration_s:.1f}s")
         if result.answer:
             self._print(f"answer: {result.answer}")
-        if result.message:
-            self._print(f"message: {result.message}")
+        if result.message:  # wrapped, not cut: it says why the run ended and what to do
+            for line in textwrap.wrap(repair(self.redact(f"message: {result.message}")),
+                                      self.width, subsequent_indent="  "):
+                print(line, file=self.stream, flush=True)
         if result.trajectory_path:
             print(f"trajectory: {result.trajectory_path}", file=self.stream, flush=True)
 
@@ -150,7 +155,7 @@ class JsonView:
 
     def _emit(self, record: dict[str, Any]) -> None:
         line = json.dumps(self.redact_data(record), ensure_ascii=False, default=str)
-        print(line, file=self.stream, flush=True)
+        print(repair(line), file=self.stream, flush=True)
 
     def start(self, task: str, details: Sequence[str]) -> None:
         """Nothing: the first line a program reads is the first step."""

@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                "The env, and a browser's start page and viewport, default to the recorded ones.\n\n"
                + REPLAY_EXIT_HELP,
     )
-    parser.add_argument("run_dir", metavar="RUN", help="a run folder (or its trajectory file)")
+    parser.add_argument("run_dir", metavar="RUN",
+                        help="a run folder (or its trajectory file), or a folder of runs (its latest)")
     add_env_options(parser, required=False, settle=False)
     add_model_options(parser, "used only with --on-mismatch model")
     parser.add_argument("--on-mismatch", choices=("stop", "continue", "model"), default="stop",
@@ -88,11 +89,11 @@ def command(args: argparse.Namespace) -> int:
     from qwen_gui_agent.envs import open_env
     from qwen_gui_agent.errors import DataError, UsageError
     from qwen_gui_agent.model.factory import build_policy
-    from qwen_gui_agent.trajectories import load_trajectory
+    from qwen_gui_agent.trajectories import latest_run, load_trajectory
 
     try:
         secrets = secrets_from(args.secret)
-        trajectory = load_trajectory(args.run_dir)
+        trajectory = load_trajectory(latest_run(args.run_dir))
         replayable_steps(trajectory)
         missing = [name for name in _typed_secrets(trajectory) if name not in secrets.names]
         if missing:

@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "drawn on it, the thought, the raw output, the outcome and the timings."),
         epilog="example:\n  qwen-agent report runs/20250101-120000-abcd --out report.html",
     )
-    parser.add_argument("run_dir", metavar="RUN", help="a run folder")
+    parser.add_argument("run_dir", metavar="RUN",
+                        help="a run folder, or a folder of runs (then its latest run)")
     parser.add_argument("--out", metavar="FILE", help="the HTML file (default: report.html in RUN)")
     parser.add_argument("--max-width", type=positive_int, default=1280, metavar="PX",
                         help="shrink embedded screenshots to this width")
@@ -27,10 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def command(args: argparse.Namespace) -> int:
     from qwen_gui_agent.cli.common import error
     from qwen_gui_agent.errors import DataError
-    from qwen_gui_agent.trajectories import write_report
+    from qwen_gui_agent.trajectories import latest_run, write_report
 
     try:
-        path = write_report(args.run_dir, args.out, max_width=args.max_width, quality=args.quality)
+        path = write_report(latest_run(args.run_dir), args.out, max_width=args.max_width,
+                            quality=args.quality)
     except DataError as exc:
         error(str(exc))
         return EXIT_USAGE

@@ -73,6 +73,7 @@ def command(args: argparse.Namespace) -> int:
         interrupt_on_sigterm,
         secrets_from,
         terminal_ask,
+        writable_folder,
     )
     from qwen_gui_agent.cli.live import JsonView, LiveView
     from qwen_gui_agent.envs import open_env
@@ -85,17 +86,20 @@ def command(args: argparse.Namespace) -> int:
         if args.env == "desktop" and not (args.display or args.virtual_display or os.environ.get("DISPLAY")):
             raise UsageError("no X display: pass --display :N (or set $DISPLAY), "
                               "or --virtual-display 1280x800 for a private headless one")
+        if not args.no_record:
+            writable_folder(args.record)
     except UsageError as exc:
         error(str(exc))
         return EXIT_USAGE
     view = JsonView(redact_data=secrets.redact_data) if args.json else LiveView(redact=secrets.redact)
     guard = Guard(args.confirm, ask=terminal_ask(secrets.redact) if args.confirm != "never" else None)
     interrupt_on_sigterm()
+    result = None
     try:
+        policy = build_policy(model=args.model, endpoint=args.endpoint,
+                              min_pixels=args.min_pixels, max_pixels=args.max_pixels,
+                              timeout=args.model_timeout)
         with open_env(args.env, virtual_display=args.virtual_display, **options) as env:
-            policy = build_policy(model=args.model, endpoint=args.endpoint,
-                                  min_pixels=args.min_pixels, max_pixels=args.max_pixels,
-                                  timeout=args.model_timeout)
             agent = Agent(
                 policy, env, max_steps=args.max_steps,
                 record_dir=None if args.no_record else args.record,
@@ -108,8 +112,13 @@ def command(args: argparse.Namespace) -> int:
             result = agent.run(args.task)
             view.summary(result)
     except KeyboardInterrupt:
+        if result is not None:  # a second Ctrl-C while closing: the run's outcome stands
+            return EXIT_CODES[result.status]
         raise
     except Exception as exc:  # env or model could not start: a clear line, not a traceback
+        if result is not None:  # the env failed to close after the run ended: say so, keep the code
+            error(secrets.redact(describe_exception(exc)))
+            return EXIT_CODES[result.status]
         message = secrets.redact(describe_exception(exc))
         error(message)
         if args.json:

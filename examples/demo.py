@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,6 @@ from qwen_gui_agent.trajectories import export, load_trajectory, write_report
 
 NAME = "Ada Lovelace"
 TASK = f"Sign up for the newsletter as {NAME}."
-HUB_TIMEOUT = 3.0
-"""Seconds the Hugging Face hub gets to answer before the demo counts it as unreachable."""
 
 
 def part(number: int, title: str, proves: str) -> None:
@@ -56,51 +53,23 @@ def describe(step: Any) -> str:
 
 # -- which policy --------------------------------------------------------------------
 
-def ask_hub(model: str) -> str | None:
-    """None when the hub serves ``model``, else why not; asked once, with a hard time limit."""
-    import urllib.error
-
-    from huggingface_hub import constants
-
-    answer: list[str | None] = []
-
-    def ask() -> None:
-        try:
-            with urllib.request.urlopen(f"{constants.ENDPOINT}/api/models/{model}", timeout=HUB_TIMEOUT):
-                answer.append(None)
-        except urllib.error.HTTPError as error:
-            answer.append(f"{constants.ENDPOINT} answered HTTP {error.code} for it")
-        except OSError as error:
-            answer.append(f"{constants.ENDPOINT} is unreachable ({error})")
-
-    asker = threading.Thread(target=ask, daemon=True)  # name lookups ignore socket timeouts
-    asker.start()
-    asker.join(HUB_TIMEOUT + 1)
-    return answer[0] if answer else f"{constants.ENDPOINT} did not answer within {HUB_TIMEOUT:.0f} s"
-
-
 def real_model(requested: str | None) -> str | None:
     """The model to run if its weights can be had, else None (and why, printed)."""
-    from huggingface_hub import constants
-
-    from qwen_gui_agent.cli.doctor import check_model_files
+    from qwen_gui_agent.model.checkpoints import hub_problem, locate, looks_local
     from qwen_gui_agent.model.factory import default_model
 
     model = requested or os.environ.get("QWEN_AGENT_MODEL") or default_model()
     if model == "tiny":
         print("model: tiny was asked for, a random-weight model: the offline demo runs")
         return None
-    found = check_model_files(model)
-    if found.ok:
-        print(f"model: {model}, found at {found.detail}")
+    found = locate(model)
+    if found is not None:
+        print(f"model: {model}, found at {found}")
         return model
-    if Path(model).expanduser().exists() or model.startswith((".", "/", "~")):
-        print(f"model: {found.detail}; the offline demo runs instead")
+    if looks_local(model):
+        print(f"model: {model} is not a checkpoint folder; the offline demo runs instead")
         return None
-    if constants.HF_HUB_OFFLINE:
-        print(f"model: {model} is not on disk and HF_HUB_OFFLINE is set; the offline demo runs instead")
-        return None
-    why = ask_hub(model)
+    why = hub_problem(model)
     if why is not None:
         print(f"model: {model} is not on disk and {why}; the offline demo runs instead")
         return None

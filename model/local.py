@@ -24,6 +24,13 @@ import torch
 from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.actions.prompt import images_of
 from qwen_gui_agent.errors import ModelNotFound, ModelOutOfMemory, UsageError
+from qwen_gui_agent.model.checkpoints import (
+    DOWNLOAD_HINT,
+    hub_problem,
+    locate,
+    looks_local,
+    missing_parts,
+)
 from qwen_gui_agent.model.defaults import DEFAULT_MODEL, SMALL_MODEL
 from qwen_gui_agent.model.processor import ImageOnlyQwenProcessor, load_processor
 from qwen_gui_agent.model.prompted import Completion, PromptedPolicy
@@ -188,27 +195,28 @@ def _load_model(name: str, device: torch.device, dtype: torch.dtype, attn: str,
 
 
 def _load(name: str, load: Any) -> Any:
-    """Run ``load``; a missing checkpoint becomes :class:`ModelNotFound` saying what to do."""
-    # A hub id is "owner/name"; anything else path-like must be an existing directory.
-    looks_local = (Path(name).expanduser().exists() or name.startswith(("/", ".", "~"))
-                   or name.count("/") > 1 or "\\" in name)
-    if looks_local and not Path(name).expanduser().is_dir():
-        raise ModelNotFound(
-            f"no checkpoint directory at {name!r}. Pass the folder that holds config.json "
-            f"and the *.safetensors weights, or a hub id such as {DEFAULT_MODEL!r}."
-        )
+    """Run ``load`` once the weights are known to be reachable; otherwise, and when loading
+    fails for want of files, :class:`ModelNotFound` saying what to do (in seconds, not after
+    a minute of hub retries)."""
+    _check_reachable(name)
     try:
         return load()
     except OSError as exc:
-        from huggingface_hub import constants
+        raise ModelNotFound(f"cannot load the checkpoint {name!r}: {exc}") from exc
 
-        offline = bool(constants.HF_HUB_OFFLINE)
-        where = ("the hub is disabled (HF_HUB_OFFLINE is set) and it is not in the local cache"
-                 if offline else "it is neither a local directory nor reachable on the hub")
-        raise ModelNotFound(
-            f"cannot load Qwen2.5-VL checkpoint {name!r}: {where}. Pass a local directory: "
-            f"QwenPolicy(model='/path/to/Qwen2.5-VL-7B-Instruct') (download it on a machine "
-            f"with network: `huggingface-cli download {DEFAULT_MODEL} --local-dir DIR`)"
-            + ("." if offline else ", or check the network / HF_ENDPOINT.")
-            + f" Cause: {exc}"
-        ) from exc
+
+def _check_reachable(name: str) -> None:
+    if looks_local(name):
+        folder = Path(name).expanduser()
+        problem = "there is no such folder" if not folder.is_dir() else missing_parts(folder)
+        if problem:
+            raise ModelNotFound(f"{name!r}: {problem}; pass the folder that holds config.json "
+                                "and the *.safetensors weights")
+        return
+    if locate(name) is None:
+        problem = hub_problem(name)
+        if problem:
+            raise ModelNotFound(
+                f"{name} is neither a folder here nor in the Hugging Face cache, and {problem}; "
+                f"download it where there is network (`{DOWNLOAD_HINT.format(model=name)}`) "
+                "and pass that folder")

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "qwen_gui_agent"
 LIBRARY = ("actions", "envs", "model", "trajectories", "agent", "cli")
-BASE = {"errors", "version", "_lazy", "_cache", "__init__", "__main__"}
+BASE = {"errors", "version", "_lazy", "_cache", "_text", "__init__", "__main__"}
 """Top-level modules: the bottom everyone may import (``__init__`` / ``__main__`` only name things lazily)."""
 ALLOWED: dict[str, set[str]] = {
     "actions": {"actions"},
@@ -88,7 +88,7 @@ def test_nothing_in_the_library_imports_the_cli() -> None:
 
 def test_the_base_modules_import_no_layer() -> None:
     for module in ("qwen_gui_agent.errors", "qwen_gui_agent.version", "qwen_gui_agent._lazy",
-                   "qwen_gui_agent._cache"):
+                   "qwen_gui_agent._cache", "qwen_gui_agent._text"):
         assert not GRAPH[module], f"{module} imports {GRAPH[module]}"
 
 

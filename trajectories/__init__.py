@@ -17,15 +17,16 @@ functions that use it, so importing the package costs only pydantic and the
 action models.
 """
 
-from qwen_gui_agent.errors import ExportError, RecorderError, TrajectoryError
+from qwen_gui_agent.errors import ExportError, RecorderError, ScreenshotError, TrajectoryError
 from qwen_gui_agent.trajectories.export import ExportSummary, export
 from qwen_gui_agent.trajectories.format import FORMAT_VERSION, Header, StepRecord, Summary
-from qwen_gui_agent.trajectories.reader import Trajectory, load_trajectory
+from qwen_gui_agent.trajectories.reader import Trajectory, latest_run, load_trajectory, run_folders
 from qwen_gui_agent.trajectories.recorder import Recorder, new_run_dir
 from qwen_gui_agent.trajectories.report import write_report
 
 __all__ = [
     "FORMAT_VERSION", "ExportError", "ExportSummary", "Header", "Recorder", "RecorderError",
-    "StepRecord", "Summary", "Trajectory", "TrajectoryError", "export", "load_trajectory",
-    "new_run_dir", "write_report",
+    "ScreenshotError",
+    "StepRecord", "Summary", "Trajectory", "TrajectoryError", "export", "latest_run",
+    "load_trajectory", "new_run_dir", "run_folders", "write_report",
 ]

@@ -27,14 +27,17 @@ Text stays as recorded, so secrets the recorder redacted stay redacted.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from qwen_gui_agent.errors import ExportError
-from qwen_gui_agent.trajectories.format import TRAJECTORY_FILE, Header, StepRecord
-from qwen_gui_agent.trajectories.reader import Trajectory, load_trajectory
+from qwen_gui_agent.errors import ExportError, ScreenshotError, TrajectoryError
+from qwen_gui_agent.trajectories.format import Header, StepRecord
+from qwen_gui_agent.trajectories.reader import Trajectory, load_trajectory, run_folders
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -76,7 +79,11 @@ class ExportSummary:
     skipped_steps: dict[str, int] = field(default_factory=dict)
     """Steps without a sample, by reason: ``no_decision``, ``action_failed``,
     ``not_performed`` (refused by the guard or the stuck check), ``no_screenshot``,
-    ``frame_mismatch``, ``no_tool_call``."""
+    ``bad_screenshot``, ``frame_mismatch``, ``no_tool_call``."""
+    skipped_runs: list[tuple[str, str]] = field(default_factory=list)
+    """Runs that could not be read at all: ``(path, why)``."""
+    warnings: list[str] = field(default_factory=list)
+    """What a user should know about the data: skipped runs, unusable screenshots, torn files."""
 
 
 @dataclass
@@ -114,7 +121,11 @@ def export(
 
     A step yields a sample when the policy decided actions that were all
     performed (or would have been, in a dry run) without failing, and its
-    screenshot exists. ``data.json`` is rewritten; images are added.
+    screenshot exists. A run that cannot be read, or a screenshot that cannot be
+    used, is skipped with a warning (``summary.warnings``) rather than ending
+    the export. The output appears complete or not at all: everything is
+    written to a staging folder first; ``data.json`` (rewritten) comes last,
+    after its images (added to any already there).
     """
     if format not in FORMATS:
         raise ExportError(f"unknown export format {format!r}; choose {' or '.join(FORMATS)}")
@@ -122,42 +133,75 @@ def export(
         raise ExportError(f"min_steps ({min_steps}) is larger than max_steps ({max_steps})")
     wanted = {status} if isinstance(status, str) else set(status) if status is not None else None
     out = Path(out_dir)
-    (out / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
     summary = ExportSummary(out_dir=out, data_file=out / DATA_FILE, format=format)
-    records: list[dict[str, Any]] = []
-    written: set[str] = set()
-    for path in _run_dirs(runs):
-        trajectory = load_trajectory(path)
-        count = len(trajectory.steps)
-        if ((wanted is not None and trajectory.status not in wanted)
-                or (min_steps is not None and count < min_steps)
-                or (max_steps is not None and count > max_steps)):
-            summary.runs_filtered += 1
-            continue
-        summary.runs += 1
-        for sample in _samples(trajectory, out, written, summary):
-            records.append(_to_qwen_vl(sample) if format == "qwen-vl-finetune"
-                           else _to_llamafactory(sample))
-    summary.samples = len(records)
-    summary.images = len(written)
-    summary.data_file.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
-    if format == "llamafactory":
-        _write_dataset_info(out / "dataset_info.json")
+    paths = _run_dirs(runs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        (stage / IMAGE_DIR).mkdir()
+        records: list[dict[str, Any]] = []
+        written: set[str] = set()
+        for path in paths:
+            trajectory = _readable(path, summary)
+            if trajectory is None:
+                continue
+            count = len(trajectory.steps)
+            if ((wanted is not None and trajectory.status not in wanted)
+                    or (min_steps is not None and count < min_steps)
+                    or (max_steps is not None and count > max_steps)):
+                summary.runs_filtered += 1
+                continue
+            summary.runs += 1
+            for sample in _samples(trajectory, stage, written, summary):
+                records.append(_to_qwen_vl(sample) if format == "qwen-vl-finetune"
+                               else _to_llamafactory(sample))
+        if summary.skipped_runs and not (summary.runs or summary.runs_filtered):
+            raise ExportError("none of the runs could be read: " + "; ".join(
+                f"{path}: {why}" for path, why in summary.skipped_runs))
+        summary.samples = len(records)
+        summary.images = len(written)
+        (stage / DATA_FILE).write_text(json.dumps(records, ensure_ascii=False, indent=1),
+                                       encoding="utf-8")
+        if format == "llamafactory":
+            _write_dataset_info(stage / "dataset_info.json", out / "dataset_info.json")
+        _publish(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return summary
+
+
+def _readable(path: Path, summary: ExportSummary) -> Trajectory | None:
+    """The run at ``path``, or None (with a warning) when it cannot be read."""
+    try:
+        trajectory = load_trajectory(path)
+    except TrajectoryError as exc:
+        summary.skipped_runs.append((str(path), str(exc)))
+        summary.warnings.append(f"skipped the run {path}: {exc}")
+        return None
+    if trajectory.torn:
+        summary.warnings.append(f"{path}: the last line was cut short (the run was killed) and "
+                                "is left out")
+    return trajectory
+
+
+def _publish(stage: Path, out: Path) -> None:
+    """Move the staged export into ``out``: the whole folder when ``out`` is new; else the
+    images first and the data files last, so ``data.json`` never names a missing image."""
+    if not out.exists():
+        os.replace(stage, out)
+        return
+    (out / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
+    for image in (stage / IMAGE_DIR).iterdir():
+        os.replace(image, out / IMAGE_DIR / image.name)
+    for name in ("dataset_info.json", DATA_FILE):
+        if (stage / name).exists():
+            os.replace(stage / name, out / name)
 
 
 def _run_dirs(runs: Path | str | Iterable[Path | str]) -> list[Path]:
     """Run folders in order; a folder of runs expands to its runs (sorted by name)."""
     paths = [Path(runs)] if isinstance(runs, (str, Path)) else [Path(r) for r in runs]
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir() and not (path / TRAJECTORY_FILE).exists():
-            inner = sorted(p for p in path.iterdir() if (p / TRAJECTORY_FILE).is_file())
-            if not inner:
-                raise ExportError(f"{path} is neither a run folder nor a folder of runs")
-            found += inner
-        else:
-            found.append(path)
+    found = [run for path in paths for run in run_folders(path)]
     if not found:
         raise ExportError("no runs given")
     return found
@@ -178,7 +222,13 @@ def _samples(trajectory: Trajectory, out: Path, written: set[str],
     window = max(shows.values(), default=0)
     past: list[_Past] = []
     for step in trajectory.steps:
-        image = trajectory.image(step)
+        try:
+            image = trajectory.image(step)
+        except ScreenshotError as exc:  # one bad image does not spoil the export
+            summary.warnings.append(f"{trajectory.path}: {exc}")
+            summary.skipped_steps["bad_screenshot"] = summary.skipped_steps.get("bad_screenshot", 0) + 1
+            past.append(_Past(step, _history_entry(step), None))
+            continue
         frame = header.frame(*step.screen_size)
         assistant = _assistant(step, frame, tool)
         reason = _skip_reason(step, image, frame, assistant)
@@ -367,8 +417,13 @@ def _to_llamafactory(sample: _Sample) -> dict[str, Any]:
     }
 
 
-def _write_dataset_info(path: Path) -> None:
-    """Add (or refresh) this export's entry, keeping any other datasets listed there."""
-    info = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+def _write_dataset_info(path: Path, existing: Path) -> None:
+    """Add (or refresh) this export's entry, keeping any other datasets ``existing`` lists."""
+    try:
+        info = json.loads(existing.read_text(encoding="utf-8")) if existing.is_file() else {}
+    except ValueError as exc:
+        raise ExportError(f"{existing} is not valid JSON ({exc}); fix or remove it") from exc
+    if not isinstance(info, dict):
+        raise ExportError(f"{existing} is not a JSON object of datasets; fix or remove it")
     info[DATASET_NAME] = LLAMAFACTORY_DATASET_INFO
     path.write_text(json.dumps(info, indent=2), encoding="utf-8")

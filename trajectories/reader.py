@@ -1,15 +1,26 @@
-"""Reading a recorded run back as typed records (the format is in :mod:`.format`)."""
+"""Reading a recorded run back as typed records (the format is in :mod:`.format`).
+
+Trajectory files are shared between people, so everything read here is
+untrusted: a line that does not validate is a :class:`TrajectoryError` naming
+the file and the line (also for JSON nested deeper than a parser can follow),
+a screenshot path may only name a file inside the run folder (no absolute
+paths, no ``..``, no symlink leading out), and an image is measured before it
+is decoded (:data:`MAX_SCREENSHOT_PIXELS`). A screenshot that breaks these
+rules raises :class:`ScreenshotError`, so a report or an export can skip that
+one image and go on.
+"""
 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from qwen_gui_agent.errors import TrajectoryError
+from qwen_gui_agent.errors import ScreenshotError, TrajectoryError
 from qwen_gui_agent.trajectories.format import (
     FORMAT_VERSION,
     INCOMPLETE,
@@ -22,6 +33,10 @@ from qwen_gui_agent.trajectories.format import (
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+MAX_SCREENSHOT_PIXELS = 8192 * 8192
+"""The largest screenshot read back (about 67 megapixels: an 8K screen is 33): a bigger
+"screenshot" in a shared file is an attack on memory, not a screen."""
 
 
 @dataclass
@@ -46,21 +61,70 @@ class Trajectory:
         return self.header.task
 
     def screenshot_path(self, step: StepRecord) -> Path | None:
-        """The step's PNG, or None when it is missing (the run died before it was written)."""
+        """The step's PNG, or None when it is missing (the run died before it was written).
+
+        Raises :class:`ScreenshotError` for a path that leads outside the run folder.
+        """
         if step.screenshot is None:
             return None
-        path = self.path / step.screenshot
-        return path if path.is_file() else None
+        relative = Path(step.screenshot)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ScreenshotError(f"step {step.index}: the screenshot path {step.screenshot!r} "
+                                  "leaves the run folder")
+        path = self.path / relative
+        if not path.is_file():
+            return None
+        if not path.resolve().is_relative_to(self.path.resolve()):
+            raise ScreenshotError(f"step {step.index}: the screenshot {step.screenshot!r} is a "
+                                  "link to a file outside the run folder")
+        return path
 
     def image(self, step: StepRecord) -> Image | None:
-        """The step's screenshot, loaded, or None when it is missing."""
+        """The step's screenshot, loaded (RGB), or None when it is missing.
+
+        Raises :class:`ScreenshotError` when it is outside the run folder, not an
+        image, or larger than :data:`MAX_SCREENSHOT_PIXELS`.
+        """
         path = self.screenshot_path(step)
         if path is None:
             return None
         from PIL import Image as PILImage
+        from PIL import UnidentifiedImageError
 
-        with PILImage.open(path) as image:
-            return image.convert("RGB")
+        too_large = f"over the {MAX_SCREENSHOT_PIXELS:,} pixels a screenshot may have"
+        try:
+            with warnings.catch_warnings():  # the size is checked here, before anything is decoded
+                warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+                image = PILImage.open(path)  # reads the header only
+            with image:
+                if image.width * image.height > MAX_SCREENSHOT_PIXELS:
+                    raise ScreenshotError(
+                        f"step {step.index}: {path} is {image.width}x{image.height}, {too_large}")
+                return image.convert("RGB")
+        except PILImage.DecompressionBombError as exc:
+            raise ScreenshotError(f"step {step.index}: {path} is {too_large} ({exc})") from exc
+        except (OSError, UnidentifiedImageError, ValueError) as exc:
+            raise ScreenshotError(f"step {step.index}: {path} is not a readable image ({exc})") from exc
+
+
+def run_folders(path: Path | str) -> list[Path]:
+    """``path`` itself when it is a run (a folder or its trajectory file), else the runs
+    directly inside it, sorted by name (the recorder's names start with their UTC time)."""
+    path = Path(path)
+    if not path.exists():
+        raise TrajectoryError(f"no trajectory at {path}: there is no such file or folder")
+    if not path.is_dir() or (path / TRAJECTORY_FILE).is_file():
+        return [path]
+    runs = sorted(child for child in path.iterdir() if (child / TRAJECTORY_FILE).is_file())
+    if not runs:
+        raise TrajectoryError(f"no trajectory at {path}: expected a run folder holding "
+                              f"{TRAJECTORY_FILE}, or a folder of runs")
+    return runs
+
+
+def latest_run(path: Path | str) -> Path:
+    """The run at ``path``, or the most recently written run in a folder of runs."""
+    return max(run_folders(path), key=lambda run: trajectory_file(run).stat().st_mtime)
 
 
 def trajectory_file(path: Path | str) -> Path:
@@ -93,7 +157,7 @@ def load_trajectory(path: Path | str) -> Trajectory:
             continue
         try:
             data = json.loads(raw)  # bytes: a line cut inside a UTF-8 sequence fails here too
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             if last and trajectory is not None and not complete_end:  # torn by a kill
                 trajectory.torn = True
                 break
@@ -102,7 +166,7 @@ def load_trajectory(path: Path | str) -> Trajectory:
             _check_version(data, file)
         try:
             record = LINE_ADAPTER.validate_python(data)
-        except ValidationError as exc:
+        except (ValidationError, RecursionError) as exc:
             raise TrajectoryError(f"{file}:{number}: not a valid trajectory line: {_short(exc)}") from exc
         if header is None:
             if not isinstance(record, Header):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import BaseModel
 
+from qwen_gui_agent._text import needs_repair, repair
 from qwen_gui_agent.errors import RecorderError
 from qwen_gui_agent.trajectories.format import (
     FORMAT_VERSION,
@@ -52,21 +53,26 @@ def new_run_dir(root: Path | str, label: str = "") -> Path:
     """Create and return a fresh run directory under ``root``.
 
     Names start with the UTC time to the microsecond (``20250101-120000-123456``)
-    so they sort chronologically; ``label`` is appended after reducing it to
-    ``[A-Za-z0-9._-]``. An existing name gets a numeric suffix, never reused.
+    so they sort chronologically; ``label`` (a task, say) follows as a short
+    slug of ``[a-z0-9-]``. An existing name gets a numeric suffix, never reused.
+    A folder that cannot be created is a :class:`RecorderError` saying where.
     """
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.")[:40]
+    slug = "-".join(re.findall(r"[a-z0-9]+", label.lower()))[:40].strip("-")
     base = f"{stamp}-{slug}" if slug else stamp
-    for attempt in range(1000):
-        path = root / (base if attempt == 0 else f"{base}-{attempt}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return path
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1000):
+            path = root / (base if attempt == 0 else f"{base}-{attempt}")
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return path
+    except OSError as exc:
+        raise RecorderError(f"cannot create a run folder under {root}: {exc.strerror or exc}; "
+                            "record somewhere writable (--record DIR)") from exc
     raise RecorderError(f"could not create a unique run directory under {root}")
 
 
@@ -240,7 +246,13 @@ class Recorder:
 
     def _write(self, record: BaseModel) -> dict[str, Any]:
         data = _redact_tree(record.model_dump(mode="json"), self._redact)
-        self._file.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
+        line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        if needs_repair(line):  # a lone surrogate from a model or a page: keep the step, say so
+            data = _repair_tree(data)
+            data.setdefault("extra", {})["text_repaired"] = (
+                "text held lone UTF-16 surrogates, written as U+FFFD")
+            line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        self._file.write(line + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
         return data
@@ -289,6 +301,17 @@ def _redact_tree(value: Any, redact: Redactor | None, key: str | None = None) ->
         return {k: _redact_tree(v, redact, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_redact_tree(v, redact, key) for v in value]
+    return value
+
+
+def _repair_tree(value: Any) -> Any:
+    """:func:`repair` applied to every string, keys included."""
+    if isinstance(value, str):
+        return repair(value)
+    if isinstance(value, dict):
+        return {repair(k): _repair_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_repair_tree(v) for v in value]
     return value
 
 

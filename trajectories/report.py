@@ -27,6 +27,7 @@ from qwen_gui_agent.actions.models import (
     Scroll,
     action_to_dict,
 )
+from qwen_gui_agent.errors import ScreenshotError
 from qwen_gui_agent.trajectories.reader import Trajectory, load_trajectory
 
 if TYPE_CHECKING:
@@ -106,9 +107,14 @@ def _summary_html(trajectory: Trajectory) -> str:
 
 def _step_html(trajectory: Trajectory, step: StepRecord, max_width: int, quality: int) -> str:
     width, height = step.screen_size
-    image = trajectory.image(step)
+    try:
+        image = trajectory.image(step)
+    except ScreenshotError as exc:  # one bad image does not spoil the report
+        image, unusable = None, f"screenshot not shown: {exc}"
+    else:
+        unusable = "screenshot missing (the run ended before it was written)"
     if image is None:
-        shot = '<div class="missing">screenshot missing (the run ended before it was written)</div>'
+        shot = f'<div class="missing">{escape(unusable)}</div>'
     else:
         marks = "".join(_marks(action, width, height) for action in step.actions)
         shot = (
@@ -126,12 +132,20 @@ def _step_html(trajectory: Trajectory, step: StepRecord, max_width: int, quality
 
 
 def _state(step: StepRecord) -> tuple[str, str]:
+    """The step badge's colour class and text; a step that ended the run wears the run's status."""
+    ended = step.extra.get("ended_run")
     if step.error is not None:
         return "error", "error" if step.decided else "no action"
     if step.executed:
         return "ok", "executed"
-    ended = step.extra.get("ended_run")
-    return "skipped", f"ended: {ended}" if ended else "not executed"
+    if isinstance(ended, str):
+        return _STATUS_CLASS.get(ended, "skipped"), f"ended: {ended}"
+    return "skipped", "not executed"
+
+
+_STATUS_CLASS = {"success": "success", "completed": "success", "failure": "failure",
+                 "error": "error", "mismatch": "failure"}
+"""Badge colours of the statuses that are not 'stopped for a reason' (amber)."""
 
 
 def _details(step: StepRecord) -> str:
@@ -146,8 +160,9 @@ def _details(step: StepRecord) -> str:
         actions = [action_to_dict(a) for a in step.actions]
         rows.append(("action", f'<pre class="actions">{_json(actions)}</pre>'))
     if step.model_calls:
-        size = f" (model image {step.model_size[0]}x{step.model_size[1]})" if step.model_size else ""
-        rows.append((f"tool call{size}", f"<pre>{_json(step.model_calls)}</pre>"))
+        size = (f'<div class="note">in pixels of the {step.model_size[0]}x{step.model_size[1]} '
+                "image the model saw</div>" if step.model_size else "")
+        rows.append(("tool call", f"<pre>{_json(step.model_calls)}</pre>{size}"))
     if step.outcome is not None:
         info = f"<pre>{_json(step.outcome.info)}</pre>" if step.outcome.info else ""
         rows.append(("outcome", f"done in {step.outcome.duration_s * 1000:.0f} ms{info}"))

@@ -9,6 +9,7 @@ crash is recognised and ``close()`` provably leaves nothing behind.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -85,8 +86,33 @@ def acquire_playwright() -> Playwright:
         except Exception as exc:  # e.g. "using Playwright Sync API inside the asyncio loop"
             raise EnvError(f"could not start Playwright: {exc}") from exc
         _local.driver = driver
+        _quiet_about_a_stopped_driver()
     driver.users += 1
     return driver.playwright
+
+
+DRIVER_GONE = "Connection closed while reading from the driver"
+"""What Playwright's transport raises (a plain ``Exception``) once its driver process is gone."""
+
+
+class _StoppedDriverNoise(logging.Filter):
+    """Drops asyncio's "Future exception was never retrieved" about a lost driver connection.
+
+    A terminal's Ctrl-C reaches every process of the group, Playwright's node
+    driver too, and its pending futures then fail with "Connection closed";
+    the env already reports the loss (or the run was being interrupted), so the
+    traceback that asyncio would print on top says nothing new.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return exc is None or not str(exc).startswith(DRIVER_GONE)
+
+
+def _quiet_about_a_stopped_driver() -> None:
+    asyncio_log = logging.getLogger("asyncio")
+    if not any(isinstance(f, _StoppedDriverNoise) for f in asyncio_log.filters):
+        asyncio_log.addFilter(_StoppedDriverNoise())
 
 
 def release_playwright() -> None:

@@ -137,7 +137,11 @@ def test_doctor_checks_a_given_model_directory(tmp_path: Path, tiny_model_dir: P
     missing = tmp_path / "no-such-model"
     bad = _doctor("--env", "browser", "--strict", "--model", str(missing), cwd=tmp_path)
     assert bad.returncode == 1
-    assert f"MISSING  model files   {missing}: no config.json" in bad.stdout
+    assert f"MISSING  model files   {missing}: no such folder" in bad.stdout
+    empty = tmp_path / "empty-model"
+    empty.mkdir()
+    bad = _doctor("--env", "browser", "--strict", "--model", str(empty), cwd=tmp_path)
+    assert f"MISSING  model files   {empty}: no config.json" in bad.stdout
 
 
 def test_doctor_lists_the_devices_of_a_running_adb_server(

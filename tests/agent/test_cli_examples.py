@@ -37,7 +37,7 @@ def test_demo_runs_every_part_offline(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(EXAMPLES / "demo.py"), "--runs", str(runs)],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert done.returncode == 0, (done.stdout, done.stderr)
-    assert "HF_HUB_OFFLINE is set; the offline demo runs instead" in done.stdout
+    assert "HF_HUB_OFFLINE is set); the offline demo runs instead" in done.stdout
     run_dir, replay_dir = sorted(p for p in runs.iterdir() if p.name != "exports")
     run, replayed = load_trajectory(run_dir), load_trajectory(replay_dir)
     assert run.status == "success" and sum(s.executed for s in run.steps) == 3

@@ -217,23 +217,29 @@ def test_step_limit_and_stuck_have_their_own_exit_codes(
     assert load_trajectory(only_run(tmp_path / "runs")).status == status
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(("signum", "group"), [(signal.SIGINT, False), (signal.SIGTERM, False),
+                                              (signal.SIGINT, True)],
+                         ids=["SIGINT", "SIGTERM", "Ctrl-C"])
 def test_sigint_or_sigterm_finalises_the_trajectory_and_exits_130(
-        signum: int, page_server: PageServer, chat_server: Any, tmp_path: Path) -> None:
+        signum: int, group: bool, page_server: PageServer, chat_server: Any, tmp_path: Path) -> None:
     # Waits of different lengths: never stuck, never done, one second each.
     plan(chat_server, [Wait(seconds=1 + i / 100) for i in range(30)])
     child = subprocess.Popen(command(*run_args(page_server, chat_server, tmp_path / "runs")),
                              cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True, start_new_session=group)
     seen = []
     assert child.stdout is not None
     for line in child.stdout:
         seen.append(line)
         if line.startswith("  2  wait"):
             break
-    child.send_signal(signum)
+    if group:  # a terminal's Ctrl-C reaches every process of the group: Playwright's driver too
+        os.killpg(child.pid, signum)
+    else:
+        child.send_signal(signum)
     rest, errors = child.communicate(timeout=120)
     assert child.returncode == EXIT["interrupted"], errors
+    assert "Traceback" not in errors and "exception was never retrieved" not in errors, errors
     output = "".join(seen) + rest
     assert re.search(r"^INTERRUPTED: interrupted after \d+ step\(s\)", output, re.M)
     run = only_run(tmp_path / "runs")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import huggingface_hub.constants
 import pytest
 import torch
@@ -159,16 +161,23 @@ def test_unparseable_output_raises_parse_error_with_raw_text(scripted_policy) ->
 
 
 def test_missing_local_path_names_the_fix(tmp_path) -> None:
-    with pytest.raises(ModelNotFound, match="config.json"):
+    with pytest.raises(ModelNotFound, match="no such folder; pass the folder that holds config.json"):
         QwenPolicy(model=str(tmp_path / "no-such-model"))
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "config.json").write_text("{}")
+    with pytest.raises(ModelNotFound, match="no \\*.safetensors weights"):
+        QwenPolicy(model=str(tmp_path / "half"))
 
 
-def test_offline_hub_id_names_the_fix(monkeypatch, tmp_path) -> None:
+def test_offline_hub_id_names_the_fix_in_seconds(monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    started = time.monotonic()
     with pytest.raises(ModelNotFound) as info:
         QwenPolicy(model="Qwen/Qwen2.5-VL-3B-Instruct", cache_dir=str(tmp_path))
+    assert time.monotonic() - started < 10  # not a minute of hub retries
     message = str(info.value)
-    assert "HF_HUB_OFFLINE" in message and "QwenPolicy(model='/path/to/" in message
+    assert "HF_HUB_OFFLINE" in message
+    assert "hf download Qwen/Qwen2.5-VL-3B-Instruct --local-dir DIR" in message
 
 
 class _OutOfMemoryOnFirstStep(LogitsProcessor):
@@ -233,3 +242,14 @@ def test_settings_resolution_and_validation(tiny_model) -> None:
         ForcedOutput([], processor.tokenizer)
     with pytest.raises(ValueError, match="<\\|nope\\|>"):
         ForcedOutput("x", processor.tokenizer, end_token="<|nope|>")
+
+
+def test_an_unreachable_hub_is_found_out_in_seconds(monkeypatch, tmp_path) -> None:
+    from fixtures.ports import closed_port
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    started = time.monotonic()
+    with pytest.raises(ModelNotFound, match=r"is unreachable \(ConnectError\)"):
+        QwenPolicy(model="Qwen/Qwen2.5-VL-3B-Instruct", cache_dir=str(tmp_path))
+    assert time.monotonic() - started < 10

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from qwen_gui_agent.actions.frame import Frame
-from qwen_gui_agent.errors import ExportError
+from qwen_gui_agent.errors import ExportError, TrajectoryError
 from qwen_gui_agent.trajectories import export, load_trajectory
 from qwen_gui_agent.trajectories.export import LLAMAFACTORY_DATASET_INFO
 
@@ -82,8 +82,9 @@ def test_filters_choose_runs(todo_run: Path, tmp_path: Path) -> None:
         export([todo_run], tmp_path / "f", format="alpaca")  # type: ignore[arg-type]
     with pytest.raises(ExportError, match="min_steps"):
         export([todo_run], tmp_path / "g", min_steps=3, max_steps=2)
-    with pytest.raises(ExportError, match="neither a run folder"):
+    with pytest.raises(TrajectoryError, match="expected a run folder holding trajectory.jsonl, or a folder"):
         export([tmp_path / "a" / "images"], tmp_path / "h")
+    assert not (tmp_path / "h").exists() and not list(tmp_path.glob(".h.partial-*"))
 
 
 def test_steps_without_a_usable_decision_give_no_sample(todo_run: Path, tmp_path: Path,

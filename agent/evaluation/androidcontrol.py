@@ -300,15 +300,16 @@ def _examples(path: Path) -> Iterator[tuple[int, Any]]:
                          "pip install 'qwen-gui-agent[eval]'") from exc
     from google.protobuf.message import DecodeError
 
-    index = 0
+    index = 0  # the record being read
     try:
-        for index, record in enumerate(tfrecord_iterator(str(path), compression_type="gzip")):
+        for record in tfrecord_iterator(str(path), compression_type="gzip"):
             example = example_pb2.Example()
             try:
                 example.ParseFromString(bytes(record))
             except DecodeError as exc:
                 raise DatasetError(f"{path}: record {index}: not a tf.train.Example ({exc})") from exc
             yield index, example
+            index += 1
     except (OSError, EOFError, RuntimeError, zlib.error) as exc:  # not gzip, cut short, corrupt
         raise DatasetError(f"{path}: record {index}: cannot read the gzipped TFRecord ({exc})") from exc
 

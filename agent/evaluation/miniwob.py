@@ -81,7 +81,9 @@ class MiniWoB(LiveSuite):
     seeded ``seed``, ``seed + 1``, ...; each ends after at most ``max_steps`` steps.
 
     ``record_dir``: record each episode as a trajectory there. ``html``: another
-    folder of task pages (default: the ``miniwob`` package's).
+    folder of task pages (default: the ``miniwob`` package's). ``browser``: an open
+    :class:`BrowserEnv` to play in, whose viewport is the task area (default: a new
+    headless one, ``TASK_AREA`` at ``scale``, closed at the end).
     """
 
     name = "miniwob"
@@ -89,7 +91,8 @@ class MiniWoB(LiveSuite):
     def __init__(self, tasks: Sequence[str], *, episodes: int = 10, seed: int = 0,
                  max_steps: int = 10, time_limit: float | None = None,
                  record_dir: Path | str | None = None, html: Path | str | None = None,
-                 scale: float = SCALE, max_consecutive_errors: int = 3) -> None:
+                 scale: float = SCALE, max_consecutive_errors: int = 3,
+                 browser: BrowserEnv | None = None) -> None:
         if not tasks:
             raise UsageError("name at least one MiniWoB++ task, e.g. click-button")
         if episodes < 1 or max_steps < 1:
@@ -108,6 +111,7 @@ class MiniWoB(LiveSuite):
         self.record_dir = Path(record_dir) if record_dir is not None else None
         self.scale = scale
         self.max_consecutive_errors = max_consecutive_errors
+        self.browser = browser
 
     def settings(self) -> dict[str, Any]:
         return {"tasks": self.tasks, "episodes": self.n_episodes, "seed": self.seed,
@@ -124,10 +128,16 @@ class MiniWoB(LiveSuite):
 
         if not ids:
             return
+        if self.browser is not None:
+            yield from self._play(self.browser, policy, ids)
+            return
         with BrowserEnv(viewport=TASK_AREA, device_scale_factor=self.scale, pause=0.05) as env:
-            for episode in ids:
-                task, seed = episode.rsplit(":", 1)
-                yield self._episode(env, policy, episode, task, int(seed))
+            yield from self._play(env, policy, ids)
+
+    def _play(self, env: BrowserEnv, policy: Policy, ids: Sequence[str]) -> Iterator[Score]:
+        for episode in ids:
+            task, seed = episode.rsplit(":", 1)
+            yield self._episode(env, policy, episode, task, int(seed))
 
     def _episode(self, env: BrowserEnv, policy: Policy, episode: str, task: str,
                  seed: int) -> Score:

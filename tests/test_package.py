@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "transformers", "pyautogui", "mss", "playwright", "adbutils", "Xlib")
 SUBPACKAGES = (
     "actions", "envs", "envs.desktop", "envs.browser", "envs.android", "envs.android.simulator",
-    "model", "agent", "trajectories", "cli",
+    "model", "agent", "agent.evaluation", "trajectories", "cli",
 )
 
 

@@ -296,12 +296,14 @@ def _chunks(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
 
 def _score_chunk(suite: OfflineSuite, predictor: Any, chunk: list[Sample]) -> Iterator[Score]:
     """Load, ask (one call for the whole chunk), score; in sample order."""
+    from PIL.Image import DecompressionBombError
+
     loaded: list[tuple[Sample, Observation]] = []
     failed: dict[str, Score] = {}
     for sample in chunk:
         try:
             loaded.append((sample, sample.load()))
-        except (OSError, ValueError, QwenAgentError) as exc:  # PIL raises OSError / ValueError
+        except (OSError, ValueError, DecompressionBombError, QwenAgentError) as exc:
             failed[sample.id] = error_score(sample, f"unreadable image: {exc}")
     outcomes = predictor([(s.task, o, s.history) for s, o in loaded])
     answers = {s.id: suite.score(s, o, outcome) for (s, o), outcome in zip(loaded, outcomes)}

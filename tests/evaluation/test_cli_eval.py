@@ -156,6 +156,18 @@ def test_a_dead_server_stops_the_run_with_exit_5(screenspot_dir: Path, tmp_path:
     assert "STOPPED" in done.stdout and "cannot reach" in done.stderr
 
 
+def test_a_local_model_in_batches(screenspot_dir: Path, tmp_path: Path) -> None:
+    """``--model tiny`` (built offline into the cache) through the batched path: the random
+    model's answers rarely parse, and each one is scored with its reason."""
+    done = qwen_agent("eval", "screenspot", "--data", str(screenspot_dir), "--model", "tiny",
+                      "--batch-size", "4", "--limit", "5", "--predictions", "p.jsonl", cwd=tmp_path,
+                      env={"XDG_CACHE_HOME": str(tmp_path / "cache")}, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "5 scored (0 resumed, 5 in" in done.stdout
+    lines = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert len(lines) == 5 and all(line["raw"] is not None and line["why"] for line in lines)
+
+
 @pytest.mark.slow
 def test_miniwob_with_the_tiny_model(tmp_path: Path) -> None:
     """The whole live path with a real (random) model: prompt, generate, parse, act, score."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.eval_cases import write_androidcontrol_release, write_screenspot_cases
 from fixtures.models import TinyChatServer
 
 
@@ -57,3 +59,15 @@ def keyed_server(_keyed_server: KeyedChatServer) -> Iterator[KeyedChatServer]:
     _keyed_server.answers = {}
     yield _keyed_server
     _keyed_server.reset()
+
+
+@pytest.fixture
+def screenspot_dir(tmp_path: Path) -> Path:
+    """The hand-counted ScreenSpot-v2 cases (``fixtures.eval_cases``)."""
+    return write_screenspot_cases(tmp_path / "ScreenSpot-v2")
+
+
+@pytest.fixture
+def release(tmp_path: Path) -> Path:
+    """The hand-counted AndroidControl release (``fixtures.eval_cases``)."""
+    return write_androidcontrol_release(tmp_path / "android_control")

@@ -12,77 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures.datasets import androidcontrol_example, screenshot, tfrecord_bytes, write_tfrecord
+from fixtures.datasets import tfrecord_bytes, write_tfrecord
+from fixtures.eval_cases import AC_ANSWERS as ANSWERS
+from fixtures.eval_cases import AC_PHONE as PHONE
+from fixtures.eval_cases import AC_ROWS as EXPECTED_ROWS
+from fixtures.eval_cases import EPISODE_A, EPISODE_B
+from fixtures.eval_cases import episode_record as record
 
 from qwen_gui_agent.actions.models import Drag, Scroll
 from qwen_gui_agent.agent.evaluation import AndroidControl, evaluate
 from qwen_gui_agent.agent.evaluation.androidcontrol import dataset_action, predicted
 from qwen_gui_agent.agent.evaluation.metrics import grid_distance, token_f1
 from qwen_gui_agent.errors import DatasetError
-
-PHONE = (280, 560)
-
-
-def screens(count: int) -> list[Any]:
-    return [screenshot(PHONE, [(20 * i, 40, 20 * i + 60, 80)], colour=(250, 250, 240 - 10 * i))
-            for i in range(count)]
-
-
-def mobile(action: str, **arguments: Any) -> dict[str, Any]:
-    return {"name": "mobile_use", "arguments": {"action": action, **arguments}}
-
-
-EPISODE_A = dict(episode_id=101, goal="Turn on dark mode", screens=screens(3), actions=[
-    {"action_type": "click", "x": 140, "y": 100},
-    {"action_type": "scroll", "direction": "down"},
-], instructions=["Open the display settings", "Scroll down to find dark mode"])
-EPISODE_B = dict(episode_id=102, goal="Send hello to Ann", screens=screens(5), actions=[
-    {"action_type": "open_app", "app_name": "Messages"},
-    {"action_type": "long_press", "x": 200, "y": 400},
-    {"action_type": "input_text", "text": "hello there Ann"},
-    {"action_type": "navigate_back"},
-], instructions=["Open Messages", "Hold Ann's chat", "Write the message", "Go back"])
-EPISODE_TRAIN = dict(episode_id=103, goal="A training episode", screens=screens(2),
-                     actions=[{"action_type": "wait"}], instructions=["Wait"])
-EPISODE_BROKEN_IMAGE = dict(episode_id=104, goal="Open the camera",
-                            screens=[b"not a png", screenshot(PHONE)], sizes=[PHONE, PHONE],
-                            actions=[{"action_type": "click", "x": 10, "y": 10}],
-                            instructions=["Tap the camera"])
-ANSWERS = [
-    mobile("click", coordinate=[150, 110]),                           # 40/1000 from (140, 100): right
-    mobile("swipe", coordinate=[140, 400], coordinate2=[140, 100]),   # finger up = scroll down: right
-    mobile("open", text="messages"),                                  # app name, case aside: right
-    mobile("long_press", coordinate=[20, 50]),                        # 660/1000 away: type only
-    mobile("type", text="hello Ann"),                                 # token F1 0.8 > 0.5: right
-    mobile("click", coordinate=[10, 10]),                             # a click, the step goes back
-]
-EXPECTED_ROWS = [
-    ["click", "2", "50.0 (1/2)", "50.0 (1/2)", "50.0 (1/2)"],
-    ["long_press", "1", "100.0 (1/1)", "0.0 (0/1)", "0.0 (0/1)"],
-    ["scroll", "1", "100.0 (1/1)", "-", "100.0 (1/1)"],
-    ["type", "1", "100.0 (1/1)", "-", "100.0 (1/1)"],
-    ["open_app", "1", "100.0 (1/1)", "-", "100.0 (1/1)"],
-    ["navigate_back", "1", "0.0 (0/1)", "-", "0.0 (0/1)"],
-    ["overall", "7", "71.4 (5/7)", "33.3 (1/3)", "57.1 (4/7)"],
-]
-
-
-def record(episode: dict[str, Any], **changes: Any) -> bytes:
-    fields = {**episode, **changes}
-    return androidcontrol_example(fields["episode_id"], fields["goal"], fields["screens"],
-                                  fields["actions"], fields["instructions"],
-                                  sizes=fields.get("sizes"), drop=fields.get("drop", ()))
-
-
-@pytest.fixture
-def release(tmp_path: Path) -> Path:
-    """Two shards and splits.json, as the release ships them."""
-    root = tmp_path / "android_control"
-    write_tfrecord(root / "android_control-00000-of-00002", [record(EPISODE_A), record(EPISODE_TRAIN)])
-    write_tfrecord(root / "android_control-00001-of-00002",
-                   [record(EPISODE_B), record(EPISODE_BROKEN_IMAGE)])
-    (root / "splits.json").write_text(json.dumps({"train": [103], "validation": [], "test": [101, 102, 104]}))
-    return root
 
 
 def test_type_grounding_and_step_accuracy_equal_the_hand_count(

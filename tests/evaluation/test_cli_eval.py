@@ -14,16 +14,14 @@ from typing import Any
 
 import pytest
 from fixtures.datasets import screenshot, write_screenspot
+from fixtures.eval_cases import AC_ANSWERS, AC_ROWS
+from fixtures.eval_cases import SCREENSPOT_CASES as CASES
+from fixtures.eval_cases import SCREENSPOT_ROWS as EXPECTED_ROWS
 from fixtures.models import script_texts
 from fixtures.ports import closed_port
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "agent"))  # tests/ is no package
-sys.path.insert(0, str(Path(__file__).parent))
 from cli_helpers import EXIT, cli_env, command, qwen_agent  # noqa: E402
-from test_androidcontrol import ANSWERS as AC_ANSWERS  # noqa: E402
-from test_androidcontrol import EXPECTED_ROWS as AC_ROWS  # noqa: E402
-from test_androidcontrol import release  # noqa: E402,F401 (a fixture)
-from test_screenspot import CASES, EXPECTED_ROWS, screenspot_dir  # noqa: E402,F401 (a fixture)
 
 
 def table_rows(stdout: str, title: str) -> list[list[str]]:

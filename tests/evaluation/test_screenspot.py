@@ -13,65 +13,16 @@ from typing import Any
 
 import pytest
 from fixtures.datasets import screenshot, write_screenspot, write_screenspot_pro
+from fixtures.eval_cases import SCREENSPOT_CASES as CASES
+from fixtures.eval_cases import SCREENSPOT_ROWS as EXPECTED_ROWS
+from fixtures.eval_cases import SS_PHONE as PHONE
+from fixtures.eval_cases import SS_SCREEN as SCREEN
+from fixtures.eval_cases import click
+from fixtures.eval_cases import screenspot_answers as answers
+from fixtures.eval_cases import screenspot_record as record
 
 from qwen_gui_agent.agent.evaluation import ScreenSpot, ScreenSpotPro, evaluate
 from qwen_gui_agent.errors import DataError, DatasetError, QwenAgentError
-
-PHONE, SCREEN = (336, 560), (560, 336)
-
-
-def click(x: int, y: int, tool: str = "computer_use") -> dict[str, Any]:
-    return {"name": tool, "arguments": {"action": "click" if tool == "mobile_use" else "left_click",
-                                        "coordinate": [x, y]}}
-
-
-def record(name: str, instruction: str, bbox: list[float], kind: str) -> dict[str, Any]:
-    return {"img_filename": name, "instruction": instruction, "bbox": bbox, "data_type": kind,
-            "data_source": "test"}
-
-
-# (split, record, the model's answer) in dataset order; the expected verdict is in the comment.
-CASES: list[tuple[str, dict[str, Any], Any]] = [
-    ("mobile", record("m0.png", "target alpha", [40, 100, 80, 40], "text"),
-     click(120, 140, "mobile_use")),                         # the box's corner: on the edge, right
-    ("mobile", record("m1.png", "target bravo", [200, 300, 60, 30], "text"),
-     click(230, 315, "mobile_use")),                         # the centre: right
-    ("mobile", record("m2.png", "target charlie", [10, 10, 30, 30], "icon"),
-     click(41, 25, "mobile_use")),                           # one pixel right of the edge: wrong
-    ("desktop", record("d0.png", "target delta", [300, 20, 100, 30], "text"),
-     "I cannot find it."),                                   # no tool call: wrong, with the reason
-    ("desktop", record("d1.png", "target echo", [-5, 200, 40, 40], "icon"),
-     click(0, 220)),                                         # a box starting at x=-5: right
-    ("web", record("w0.png", "target foxtrot", [100, 100, 50, 20], "text"),
-     {"name": "computer_use", "arguments": {"action": "key", "keys": ["enter"]}}),  # no point
-    ("web", record("w1.png", "target golf", [10, 10, 10, 10], "icon"), None),  # corrupt image
-    ("web", record("w2.png", "target hotel", [0, 0, 60, 20], "text"),
-     click(-3, 10)),                                         # a negative coordinate: wrong
-]
-EXPECTED_ROWS = [
-    ["mobile", "100.0 (2/2)", "0.0 (0/1)", "66.7 (2/3)"],
-    ["desktop", "0.0 (0/1)", "100.0 (1/1)", "50.0 (1/2)"],
-    ["web", "0.0 (0/2)", "0.0 (0/1)", "0.0 (0/3)"],
-    ["overall", "40.0 (2/5)", "33.3 (1/3)", "37.5 (3/8)"],
-]
-
-
-def answers() -> list[Any]:
-    """The forced outputs in the order the model is asked (the corrupt image is not asked)."""
-    return [answer for _, _, answer in CASES if answer is not None]
-
-
-@pytest.fixture
-def screenspot_dir(tmp_path: Path) -> Path:
-    records: dict[str, list[dict[str, Any]]] = {"mobile": [], "desktop": [], "web": []}
-    images: dict[str, Any] = {}
-    for split, row, answer in CASES:
-        records[split].append(row)
-        x, y, w, h = row["bbox"]
-        size = PHONE if split == "mobile" else SCREEN
-        images[row["img_filename"]] = (b"not a png" if answer is None
-                                       else screenshot(size, [(max(x, 0), y, x + w, y + h)]))
-    return write_screenspot(tmp_path / "ScreenSpot-v2", records, images)
 
 
 def test_accuracies_per_split_and_type_equal_the_hand_count(

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qwen_gui_agent.agent.evaluation.predict import make_predictor
+from qwen_gui_agent.agent.evaluation.predict import Predictor, Request, make_predictor
 from qwen_gui_agent.agent.evaluation.predictions import PredictionsFile
 from qwen_gui_agent.agent.evaluation.tables import Table
 from qwen_gui_agent.errors import FeedbackError, QwenAgentError, UnusableError, UsageError
@@ -252,9 +252,8 @@ def evaluate(
         else:
             assert isinstance(suite, OfflineSuite)
             with make_predictor(policy, batch_size=batch_size, concurrency=concurrency) as predictor:
-                for chunk in _chunks(_pending(suite.samples(), done, limit), predictor.width):
-                    for score in _score_chunk(suite, predictor, chunk):
-                        record(score)
+                for score in _scores(suite, predictor, _pending(suite.samples(), done, limit)):
+                    record(score)
     except KeyboardInterrupt:
         interrupted = True
     except UnusableError as exc:
@@ -283,32 +282,27 @@ def _pending(samples: Iterable[Sample], done: dict[str, Score], limit: int | Non
             yield sample
 
 
-def _chunks(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
-    chunk: list[Sample] = []
-    for sample in samples:
-        chunk.append(sample)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _score_chunk(suite: OfflineSuite, predictor: Any, chunk: list[Sample]) -> Iterator[Score]:
-    """Load, ask (one call for the whole chunk), score; in sample order."""
+def _scores(suite: OfflineSuite, predictor: Predictor, samples: Iterable[Sample]) -> Iterator[Score]:
+    """Load, ask, score, in sample order; a sample whose image cannot be read is not asked."""
     from PIL.Image import DecompressionBombError
 
-    loaded: list[tuple[Sample, Observation]] = []
     failed: dict[str, Score] = {}
-    for sample in chunk:
-        try:
-            loaded.append((sample, sample.load()))
-        except (OSError, ValueError, DecompressionBombError, QwenAgentError) as exc:
-            failed[sample.id] = error_score(sample, f"unreadable image: {exc}")
-    outcomes = predictor([(s.task, o, s.history) for s, o in loaded])
-    answers = {s.id: suite.score(s, o, outcome) for (s, o), outcome in zip(loaded, outcomes)}
-    for sample in chunk:
-        yield failed.get(sample.id) or answers[sample.id]
+
+    def requests() -> Iterator[tuple[tuple[Sample, Observation | None], Request | None]]:
+        for sample in samples:
+            try:
+                observation = sample.load()
+            except (OSError, ValueError, DecompressionBombError, QwenAgentError) as exc:
+                failed[sample.id] = error_score(sample, f"unreadable image: {exc}")
+                yield (sample, None), None
+                continue
+            yield (sample, observation), (sample.task, observation, sample.history)
+
+    for (sample, observation), outcome in predictor.map(requests()):
+        if observation is None or outcome is None:
+            yield failed.pop(sample.id)
+        else:
+            yield suite.score(sample, observation, outcome)
 
 
 def error_score(sample: Sample, error: str) -> Score:

@@ -13,9 +13,10 @@ calls are scheduled:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Union
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from qwen_gui_agent.errors import FeedbackError, UsageError
 
@@ -24,17 +25,37 @@ if TYPE_CHECKING:
     from qwen_gui_agent.model.policy import Policy
 
 Outcome = Union["Decision", FeedbackError]
+Request = tuple[Any, ...]
+"""``(task, observation, history)``: the arguments of one ``decide`` call."""
+Key = TypeVar("Key")
 
 
 class Predictor:
-    """Calls ``policy.decide`` for a list of requests; ``width`` is how many to hand it at once."""
+    """Calls ``policy.decide`` for requests; ``width`` is how many it works on at once."""
 
     def __init__(self, policy: Policy, width: int = 1) -> None:
         self.policy = policy
         self.width = width
 
-    def __call__(self, requests: Sequence[tuple[Any, ...]]) -> list[Outcome]:
+    def __call__(self, requests: Sequence[Request]) -> list[Outcome]:
         return [self._one(request) for request in requests]
+
+    def map(self, items: Iterable[tuple[Key, Request | None]]) -> Iterator[tuple[Key, Outcome | None]]:
+        """The outcome of each ``(key, request)`` in order, ``width`` requests per call; a
+        None request passes through as a None outcome (a sample that could not be loaded)."""
+        chunk: list[tuple[Key, Request | None]] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == self.width:
+                yield from self._chunk(chunk)
+                chunk = []
+        if chunk:
+            yield from self._chunk(chunk)
+
+    def _chunk(self, chunk: list[tuple[Key, Request | None]]) -> Iterator[tuple[Key, Outcome | None]]:
+        outcomes = iter(self([request for _, request in chunk if request is not None]))
+        for key, request in chunk:
+            yield key, (None if request is None else next(outcomes))
 
     def close(self) -> None:
         """Release what the predictor holds (threads); requests in flight are not waited for."""
@@ -60,14 +81,23 @@ class ConcurrentPredictor(Predictor):
         super().__init__(policy, width)
         self._pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="eval")
 
-    def __call__(self, requests: Sequence[tuple[Any, ...]]) -> list[Outcome]:
-        futures = [self._pool.submit(self._one, request) for request in requests]
+    def map(self, items: Iterable[tuple[Key, Request | None]]) -> Iterator[tuple[Key, Outcome | None]]:
+        """A sliding window of ``width`` requests in flight, reported in sample order: a new
+        request goes out as soon as the oldest one is answered (no barrier per chunk)."""
+        window: deque[tuple[Key, Future[Outcome] | None]] = deque()
         try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+            for key, request in items:
+                window.append((key, None if request is None else self._pool.submit(self._one, request)))
+                while len(window) > self.width or (window and _ready(window[0][1])):
+                    head, future = window.popleft()
+                    yield head, None if future is None else future.result()
+            while window:
+                head, future = window.popleft()
+                yield head, None if future is None else future.result()
+        finally:
+            for _, future in window:
+                if future is not None:
+                    future.cancel()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -76,10 +106,14 @@ class ConcurrentPredictor(Predictor):
 class BatchedPredictor(Predictor):
     """``width`` prompts per ``generate`` call of a local ``QwenPolicy``."""
 
-    def __call__(self, requests: Sequence[tuple[Any, ...]]) -> list[Outcome]:
+    def __call__(self, requests: Sequence[Request]) -> list[Outcome]:
         from qwen_gui_agent.model.batched import decide_batch
 
         return decide_batch(self.policy, requests)  # type: ignore[arg-type]
+
+
+def _ready(future: Future[Outcome] | None) -> bool:
+    return future is None or future.done()
 
 
 def make_predictor(policy: Policy, *, batch_size: int = 1, concurrency: int = 1) -> Predictor:

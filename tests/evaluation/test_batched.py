@@ -94,3 +94,39 @@ def test_batch_size_needs_a_local_model() -> None:
         make_predictor(OpenAIPolicy("http://127.0.0.1:9", "m"), batch_size=4)
     with pytest.raises(UsageError, match="not both"):
         make_predictor(OpenAIPolicy("http://127.0.0.1:9", "m"), batch_size=4, concurrency=2)
+
+
+class SlowPolicy:
+    """A thread-safe policy that answers after ``delay`` seconds and counts calls in flight."""
+
+    def __init__(self, delay: float) -> None:
+        import threading
+
+        self.delay, self.lock = delay, threading.Lock()
+        self.in_flight = self.most = 0
+
+    def decide(self, task: str, observation: Any, history: Any) -> Any:
+        import time
+
+        from qwen_gui_agent.actions.decision import Decision
+
+        with self.lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        time.sleep(self.delay * (1 + int(task) % 3))  # uneven answers
+        with self.lock:
+            self.in_flight -= 1
+        return Decision(actions=(Click(x=int(task), y=0),), raw=task)
+
+
+def test_concurrent_requests_stay_in_flight_and_come_back_in_order() -> None:
+    policy = SlowPolicy(0.05)
+    observation = Observation(image=screenshot((56, 56)), env="desktop")
+    items = [(i, (str(i), observation, ())) for i in range(12)]
+    items.insert(5, ("unloadable", None))
+    with make_predictor(policy, concurrency=4) as predictor:
+        out = list(predictor.map(items))
+    assert [key for key, _ in out] == [key for key, _ in items]
+    assert [o.raw for _, o in out if o is not None] == [str(i) for i in range(12)]
+    assert dict(out)["unloadable"] is None
+    assert policy.most == 4

@@ -24,7 +24,7 @@ def test_wheel_installs_exactly_one_top_level_name(tmp_path: Path) -> None:
     # Built from a copy: setuptools writes build/ and *.egg-info next to the sources.
     source = tmp_path / "src"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", "__pycache__", "build", "*.egg-info", "runs", ".pytest_cache", ".hypothesis"))
+        ".git", ".pkg", "__pycache__", "build", "*.egg-info", "runs", ".pytest_cache", ".hypothesis"))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(tmp_path), str(source)],

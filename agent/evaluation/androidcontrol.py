@@ -225,7 +225,7 @@ class AndroidControl(OfflineSuite):
             self.episode_ids = _split_ids(splits_file, split)
 
     def settings(self) -> dict[str, Any]:
-        return {"data": str(self.data), "level": self.level, "split": self.split,
+        return {"data": str(self.data.resolve()), "level": self.level, "split": self.split,
                 "click_threshold": CLICK_THRESHOLD}
 
     def samples(self) -> Iterator[Sample]:

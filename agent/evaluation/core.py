@@ -89,7 +89,8 @@ class Suite(ABC):
 
     @abstractmethod
     def settings(self) -> dict[str, Any]:
-        """What defines this evaluation besides the model (resume refuses a file made otherwise)."""
+        """What defines this evaluation besides the model (resume refuses a file made otherwise);
+        paths absolute, so a resume from another folder still matches."""
 
     @abstractmethod
     def summarize(self, scores: Sequence[Score]) -> tuple[dict[str, Any], list[Table]]:

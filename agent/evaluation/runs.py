@@ -102,7 +102,7 @@ class RecordedRuns(OfflineSuite):
                                "would collide")
 
     def settings(self) -> dict[str, Any]:
-        return {"runs": [str(t.path) for t in self.trajectories], "tolerance": self.tolerance}
+        return {"runs": [str(t.path.resolve()) for t in self.trajectories], "tolerance": self.tolerance}
 
     def count(self) -> int:
         return sum(1 for t in self.trajectories for s in t.steps if s.decided and s.actions)

@@ -136,7 +136,7 @@ class ScreenSpot(GroundingSuite):
             self.images = found[0]
 
     def settings(self) -> dict[str, Any]:
-        return {"data": str(self.data), "version": self.version, "images": str(self.images),
+        return {"data": str(self.data.resolve()), "version": self.version, "images": str(self.images.resolve()),
                 "instruction": self.instruction}
 
     def file(self, split: str) -> Path:
@@ -199,7 +199,7 @@ class ScreenSpotPro(GroundingSuite):
                                    "and images/)")
 
     def settings(self) -> dict[str, Any]:
-        return {"data": str(self.data), "instruction": self.instruction}
+        return {"data": str(self.data.resolve()), "instruction": self.instruction}
 
     def _read(self) -> Iterator[tuple[str, dict[str, Any]]]:
         files = sorted(self.annotations.glob("*.json"))

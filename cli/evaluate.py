@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
@@ -165,16 +166,18 @@ def command(args: argparse.Namespace) -> int:
 
 
 def policy_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``build_policy``'s options from the model flags (issue 12 adds ``family`` here)."""
+    """``build_policy``'s options from the model flags (a ``--family`` flag goes here too)."""
     return {"model": args.model, "endpoint": args.endpoint, "min_pixels": args.min_pixels,
-            "max_pixels": args.max_pixels}
+            "max_pixels": args.max_pixels, "timeout": args.model_timeout}
 
 
 def model_stamp(args: argparse.Namespace, policy: Any) -> dict[str, Any]:
-    """What identifies the model in the results and the predictions file (resume checks it)."""
+    """What identifies the model in the results and the predictions file (resume checks it):
+    its name and the bounds of the image it sees (a model family belongs here too)."""
     name = getattr(policy, "model", None) if args.endpoint else getattr(policy, "name", None)
-    return {"model": str(name or args.model), "min_pixels": getattr(policy, "min_pixels", None),
-            "max_pixels": getattr(policy, "max_pixels", None)}
+    bounds = getattr(policy, "image_bounds", None)
+    return {"model": str(name or args.model),
+            "image_bounds": dataclasses.asdict(bounds) if bounds is not None else None}
 
 
 def _suite(args: argparse.Namespace) -> Any:

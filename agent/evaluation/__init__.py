@@ -26,8 +26,8 @@ from qwen_gui_agent._lazy import lazy_getattr
 _LAZY_EXPORTS = {
     "evaluate": "qwen_gui_agent.agent.evaluation.core",
     "Results": "qwen_gui_agent.agent.evaluation.core",
-    "Score": "qwen_gui_agent.agent.evaluation.core",
-    "Sample": "qwen_gui_agent.agent.evaluation.core",
+    "Score": "qwen_gui_agent.agent.evaluation.score",
+    "Sample": "qwen_gui_agent.agent.evaluation.score",
     "Progress": "qwen_gui_agent.agent.evaluation.core",
     "OfflineSuite": "qwen_gui_agent.agent.evaluation.core",
     "LiveSuite": "qwen_gui_agent.agent.evaluation.core",
@@ -48,12 +48,11 @@ if TYPE_CHECKING:  # pragma: no cover
         OfflineSuite,
         Progress,
         Results,
-        Sample,
-        Score,
         evaluate,
     )
     from qwen_gui_agent.agent.evaluation.miniwob import MiniWoB
     from qwen_gui_agent.agent.evaluation.runs import RecordedRuns
+    from qwen_gui_agent.agent.evaluation.score import Sample, Score
     from qwen_gui_agent.agent.evaluation.screenspot import ScreenSpot, ScreenSpotPro
     from qwen_gui_agent.agent.evaluation.tables import Table
 

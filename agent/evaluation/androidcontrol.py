@@ -55,8 +55,9 @@ from qwen_gui_agent.actions.models import (
     TypeText,
     Wait,
 )
-from qwen_gui_agent.agent.evaluation.core import OfflineSuite, Sample, Score, outcome_fields
+from qwen_gui_agent.agent.evaluation.core import OfflineSuite
 from qwen_gui_agent.agent.evaluation.metrics import CLICK_THRESHOLD, grid_distance, text_matches
+from qwen_gui_agent.agent.evaluation.score import Sample, Score, outcome_fields
 from qwen_gui_agent.agent.evaluation.tables import Table, error_notes, rate
 from qwen_gui_agent.errors import DatasetError, FeedbackError, UsageError, brief
 

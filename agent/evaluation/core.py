@@ -17,68 +17,20 @@ import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qwen_gui_agent.agent.evaluation.predict import Predictor, Request, make_predictor
 from qwen_gui_agent.agent.evaluation.predictions import PredictionsFile
+from qwen_gui_agent.agent.evaluation.score import Sample, Score, error_score
 from qwen_gui_agent.agent.evaluation.tables import Table
 from qwen_gui_agent.errors import FeedbackError, QwenAgentError, UnusableError, UsageError
 
 if TYPE_CHECKING:
-    from qwen_gui_agent.actions.decision import Decision, HistoryEntry
+    from qwen_gui_agent.actions.decision import Decision
     from qwen_gui_agent.actions.observation import Observation
     from qwen_gui_agent.model.policy import Policy
-
-
-@dataclass
-class Sample:
-    """One question for the model: a task about one screenshot, with its history."""
-
-    id: str
-    """Unique and stable within the suite (resume skips ids already scored)."""
-    task: str
-    """What the model is asked, exactly as the policy receives it."""
-    load: Callable[[], Observation]
-    """Reads the screenshot; an error here counts the sample as an error, not a crash."""
-    groups: dict[str, str]
-    """Breakdown keys for the tables, e.g. ``{"split": "mobile", "type": "icon"}``."""
-    input: dict[str, Any]
-    """JSON-ready description of the input for the predictions file."""
-    target: Any = None
-    """The suite's ground truth."""
-    history: Sequence[HistoryEntry] = ()
-
-
-@dataclass
-class Score:
-    """How one sample (or one live episode) went; one line of the predictions file."""
-
-    id: str
-    groups: dict[str, str]
-    metrics: dict[str, bool | None]
-    """Every metric of the suite; None where it does not apply to this sample."""
-    correct: bool
-    """The suite's headline metric for this sample."""
-    why: str
-    """Why it is right or wrong, in words (the predicted point and the box, the parse error...)."""
-    input: dict[str, Any] = field(default_factory=dict)
-    raw: str | None = None
-    """The model's exact output (None when the model was not asked)."""
-    actions: list[dict[str, Any]] = field(default_factory=list)
-    """The parsed actions, screenshot pixels."""
-    error: str | None = None
-    """The sample could not be evaluated (e.g. ``unreadable image: ...``): wrong, and listed."""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Score:
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 class Suite(ABC):
@@ -304,21 +256,3 @@ def _scores(suite: OfflineSuite, predictor: Predictor, samples: Iterable[Sample]
             yield failed.pop(sample.id)
         else:
             yield suite.score(sample, observation, outcome)
-
-
-def error_score(sample: Sample, error: str) -> Score:
-    """A sample that could not be evaluated: wrong on every metric, the reason kept."""
-    return Score(sample.id, sample.groups, {}, False, error, input=sample.input, error=error)
-
-
-def outcome_fields(outcome: Decision | FeedbackError) -> dict[str, Any]:
-    """The raw text and parsed actions of a decision (or of the error's output) for a Score."""
-    from qwen_gui_agent.actions.models import action_to_dict
-
-    if isinstance(outcome, FeedbackError):
-        decision = getattr(outcome, "decision", None)
-        raw = decision.raw if decision is not None else getattr(outcome, "text", None)
-        actions = list(decision.actions) if decision is not None else []
-    else:
-        raw, actions = outcome.raw, list(outcome.actions)
-    return {"raw": raw, "actions": [action_to_dict(a) for a in actions]}

@@ -27,7 +27,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qwen_gui_agent.agent.evaluation.core import LiveSuite, Score
+from qwen_gui_agent.agent.evaluation.core import LiveSuite
+from qwen_gui_agent.agent.evaluation.score import Score
 from qwen_gui_agent.agent.evaluation.tables import Table, rate
 from qwen_gui_agent.errors import DatasetError, EnvError, UsageError
 

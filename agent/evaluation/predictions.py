@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 from qwen_gui_agent.errors import DatasetError, UsageError
 
 if TYPE_CHECKING:
-    from qwen_gui_agent.agent.evaluation.core import Score
+    from qwen_gui_agent.agent.evaluation.score import Score
 
 
 class PredictionsFile:
@@ -63,7 +63,7 @@ class PredictionsFile:
 
     def _read(self) -> tuple[dict[str, Score], int]:
         """The scores in the file and the byte length of its complete lines."""
-        from qwen_gui_agent.agent.evaluation.core import Score
+        from qwen_gui_agent.agent.evaluation.score import Score
 
         content = self.path.read_bytes()
         lines = content.split(b"\n")

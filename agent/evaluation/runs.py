@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from qwen_gui_agent.actions.decision import HistoryEntry
 from qwen_gui_agent.actions.models import action_to_dict
-from qwen_gui_agent.agent.evaluation.core import OfflineSuite, Sample, Score, outcome_fields
+from qwen_gui_agent.agent.evaluation.core import OfflineSuite
+from qwen_gui_agent.agent.evaluation.score import Sample, Score, outcome_fields
 from qwen_gui_agent.agent.evaluation.tables import Table, error_notes, rate
 from qwen_gui_agent.errors import DatasetError, FeedbackError, UsageError
 

@@ -23,12 +23,14 @@ scaled by the image size; the predictions file says so for each such record.
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qwen_gui_agent.agent.evaluation.core import OfflineSuite, Sample, Score, outcome_fields
+from qwen_gui_agent.agent.evaluation.core import OfflineSuite
 from qwen_gui_agent.agent.evaluation.metrics import Box, looks_normalised
+from qwen_gui_agent.agent.evaluation.score import Sample, Score, outcome_fields
 from qwen_gui_agent.agent.evaluation.tables import Table, breakdown, error_notes, rate
 from qwen_gui_agent.agent.grounding import INSTRUCTION, grounding_task, pointed_at
 from qwen_gui_agent.errors import DatasetError, FeedbackError, UsageError, brief
@@ -65,8 +67,9 @@ class GroundingSuite(OfflineSuite):
             self._records = list(self._read())
         return self._records
 
+    @abstractmethod
     def _read(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        raise NotImplementedError
+        """``(sample id, record checked and resolved)`` in dataset order."""
 
     def samples(self) -> Iterator[Sample]:
         for sample_id, record in self.records():
@@ -106,9 +109,6 @@ class GroundingSuite(OfflineSuite):
         if looks_normalised(values):
             return box.scaled(observation.width, observation.height), {"bbox_normalised": True}
         return box, {}
-
-    def summarize(self, scores: Sequence[Score]) -> tuple[dict[str, Any], list[Table]]:
-        raise NotImplementedError
 
 
 class ScreenSpot(GroundingSuite):

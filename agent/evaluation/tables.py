@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from qwen_gui_agent.agent.evaluation.core import Score
+    from qwen_gui_agent.agent.evaluation.score import Score
 
 
 @dataclass

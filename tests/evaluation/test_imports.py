@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-MODULES = ("core", "predict", "predictions", "tables", "metrics", "screenspot", "androidcontrol",
+MODULES = ("core", "score", "predict", "predictions", "tables", "metrics", "screenspot", "androidcontrol",
            "runs", "miniwob")
 HEAVY = ("torch", "transformers", "playwright", "tfrecord", "google", "miniwob", "rich", "numpy")
 

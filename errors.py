@@ -31,7 +31,7 @@ they replace were, so existing ``except ValueError`` handlers still catch them.
     │   ├── ModelError           ModelNotFound, ModelOutOfMemory, ScriptExhausted,
     │   │                        EndpointError (EndpointTimeout, EndpointUnavailable)
     │   └── RecorderError        the trajectory cannot be written
-    ├── DataError                TrajectoryError (ScreenshotError)
+    ├── DataError                TrajectoryError (ScreenshotError), DatasetError
     └── UsageError              SecretError, ExportError
 """
 
@@ -171,6 +171,12 @@ class ScreenshotError(TrajectoryError):
 
     One bad image does not spoil a run: reports and exports skip it and go on.
     """
+
+
+class DatasetError(DataError):
+    """A benchmark dataset is missing or malformed: the message names the file, the record and
+    the field (``qwen-agent eval``). An image that cannot be decoded is not one: it is counted
+    as an error in the results, and the evaluation goes on."""
 
 
 class UsageError(QwenAgentError, ValueError):

@@ -22,13 +22,13 @@ from qwen_gui_agent.actions.models import Click, TypeText
 from qwen_gui_agent.errors import GroundingError, UsageError
 
 if TYPE_CHECKING:
+    from qwen_gui_agent.actions.decision import Decision
     from qwen_gui_agent.actions.observation import Observation
     from qwen_gui_agent.envs.base import Env
     from qwen_gui_agent.model.policy import Policy
 
 INSTRUCTION = "Click on {description}."
 """The task sent to the model; a click request is what GUI models are trained to ground."""
-
 
 
 def locate(
@@ -44,11 +44,21 @@ def locate(
     Pass ``observation`` to ground on a screenshot already taken; otherwise a
     fresh one is observed.
     """
-    if not description.strip():
-        raise UsageError("the description is empty")
+    task = grounding_task(description, instruction)
     if observation is None:
         observation = env.observe()
-    decision = policy.decide(instruction.format(description=description), observation, ())
+    return pointed_at(policy.decide(task, observation, ()), description)
+
+
+def grounding_task(description: str, instruction: str = INSTRUCTION) -> str:
+    """The task a grounding request sends the model (evaluation sends the same)."""
+    if not description.strip():
+        raise UsageError("the description is empty")
+    return instruction.format(description=description)
+
+
+def pointed_at(decision: Decision, description: str) -> tuple[int, int]:
+    """The point of the first pointing action of ``decision``; GroundingError when none points."""
     for action in decision.actions:
         if action.point is not None:
             return action.point

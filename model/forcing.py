@@ -31,9 +31,10 @@ def tool_call_text(call: dict[str, Any], thought: str | None = None) -> str:
 class ForcedOutput(LogitsProcessor):
     """Force each ``generate`` call to produce the next text of ``outputs``, then stop.
 
-    A new generation is recognised when the sequence did not grow by exactly the
-    one token forced last time (a new prompt), so the same instance serves a
-    whole scripted run. ``used`` counts the outputs played so far.
+    A new generation is recognised when the sequences did not grow by exactly the
+    tokens forced last time (a new prompt), so the same instance serves a whole
+    scripted run. A batched call (``model.batched``) takes the next texts in row
+    order, one per row. ``used`` counts the outputs played so far.
     """
 
     def __init__(self, outputs: str | Sequence[str], tokenizer: Any,
@@ -47,10 +48,11 @@ class ForcedOutput(LogitsProcessor):
         self.texts = texts
         self.plans = [tokenizer.encode(t, add_special_tokens=False) + [end_id] for t in texts]
         self.used = 0
-        self._plan: list[int] = []
+        self._rows: list[list[int]] = []
+        """The plan of each row of the current generation."""
         self._start = 0
-        self._last: tuple[int, int] | None = None
-        """``(sequence length, token id)`` of the token forced last."""
+        self._last: tuple[int, list[int]] | None = None
+        """``(sequence length, token id per row)`` of the tokens forced last."""
 
     @property
     def longest(self) -> int:
@@ -58,24 +60,38 @@ class ForcedOutput(LogitsProcessor):
         return max(len(p) for p in self.plans)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        length = input_ids.shape[1]
-        continuing = self._last is not None and (length, int(input_ids[0, -1])) == (
-            self._last[0] + 1, self._last[1])
-        if not continuing:
-            self._begin(length)
+        rows, length = input_ids.shape
+        if not self._continuing(input_ids):
+            self._begin(length, rows)
         position = length - self._start
-        token = self._plan[min(position, len(self._plan) - 1)]
+        tokens = [plan[min(position, len(plan) - 1)] for plan in self._rows]
         forced = torch.full_like(scores, float("-inf"))
-        forced[:, token] = 0.0
-        self._last = (length, token)
+        forced[torch.arange(rows), torch.tensor(tokens)] = 0.0
+        self._last = (length, tokens)
         return forced
 
-    def _begin(self, prompt_length: int) -> None:
-        if self.used >= len(self.plans):
+    def _continuing(self, input_ids: torch.LongTensor) -> bool:
+        """Whether ``input_ids`` is the last call's sequences plus the tokens forced then.
+
+        A row that already ended gets padding from ``generate`` instead of the forced
+        token, so only rows still inside their plan are compared.
+        """
+        if self._last is None or input_ids.shape[0] != len(self._rows):
+            return False
+        length, tokens = self._last
+        if input_ids.shape[1] != length + 1:
+            return False
+        before = length - self._start
+        return all(int(input_ids[row, -1]) == token
+                   for row, (plan, token) in enumerate(zip(self._rows, tokens))
+                   if before < len(plan))
+
+    def _begin(self, prompt_length: int, rows: int) -> None:
+        if self.used + rows > len(self.plans):
             raise ScriptExhausted(
-                f"the script has {len(self.plans)} output(s) and all were used; "
-                "the policy was asked for one more decision"
+                f"the script has {len(self.plans)} output(s) and {self.used} were used; "
+                f"the policy was asked for {rows} more decision(s)"
             )
-        self._plan = self.plans[self.used]
+        self._rows = self.plans[self.used:self.used + rows]
         self._start = prompt_length
-        self.used += 1
+        self.used += rows

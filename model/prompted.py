@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from qwen_gui_agent.actions.decision import Decision
-from qwen_gui_agent.actions.frame import ImageBounds
+from qwen_gui_agent.actions.frame import Frame, ImageBounds
 from qwen_gui_agent.actions.parser import parse_response
 from qwen_gui_agent.actions.prompt import build_messages, frame_for, messages_to_json
 from qwen_gui_agent.actions.tools import tool_name_for
@@ -38,6 +38,19 @@ class Completion:
     generate_s: float = 0.0
 
 
+@dataclass
+class Prompt:
+    """One decision's request: the messages, and what parsing the answer needs."""
+
+    messages: list[dict[str, Any]]
+    """Neutral chat messages, images already at the frame's model size."""
+    frame: Frame
+    tool: str
+    pointer: tuple[int, int] | None
+    """Where earlier actions left the pointer (for calls that act at the cursor)."""
+    build_s: float = 0.0
+
+
 class PromptedPolicy(ABC):
     """A policy that prompts Qwen2.5-VL in its trained format and parses the answer."""
 
@@ -57,24 +70,34 @@ class PromptedPolicy(ABC):
         Raises ``ParseError`` (with ``.text`` the raw output) when the answer is
         not a valid tool call, so the loop can feed the error back.
         """
+        prompt = self.prompt(task, observation, history)
+        return self.decision(prompt, self._complete(prompt.messages))
+
+    def prompt(self, task: str, observation: Observation,
+               history: Sequence[HistoryEntry]) -> Prompt:
+        """The first half of :meth:`decide`: the messages for one decision and how to read
+        the answer. Public so a backend can run many prompts at once (``model.batched``)."""
         start = time.perf_counter()
         frame = frame_for(observation, self.image_bounds)
         tool = tool_name_for(observation.env)
         messages = build_messages(task, observation, history, frame,
                                   history_images=self.history_images, tool_name=tool,
                                   extensions=self.extensions)
-        built = time.perf_counter() - start
-        completion = self._complete(messages)
+        return Prompt(messages, frame, tool, _pointer(history), time.perf_counter() - start)
+
+    def decision(self, prompt: Prompt, completion: Completion) -> Decision:
+        """The second half of :meth:`decide`: parse ``completion`` into a :class:`Decision`."""
         start = time.perf_counter()
-        timings = {"preprocess": built + completion.preprocess_s, "generate": completion.generate_s}
+        timings = {"preprocess": prompt.build_s + completion.preprocess_s,
+                   "generate": completion.generate_s}
         output = Decision(
-            actions=(), raw=completion.text, model_size=frame.model_size,
+            actions=(), raw=completion.text, model_size=prompt.frame.model_size,
             prompt_tokens=completion.prompt_tokens, output_tokens=completion.output_tokens,
-            timings=timings, prompt=messages_to_json(messages),
+            timings=timings, prompt=messages_to_json(prompt.messages),
         )
         try:
-            response = parse_response(completion.text, frame, tool_name=tool,
-                                      pointer=_pointer(history))
+            response = parse_response(completion.text, prompt.frame, tool_name=prompt.tool,
+                                      pointer=prompt.pointer)
         except ParseError as exc:
             timings["parse"] = time.perf_counter() - start
             exc.output = output  # an unusable answer is when its prompt and timings matter most

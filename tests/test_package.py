@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "transformers", "pyautogui", "mss", "playwright", "adbutils", "Xlib")
 SUBPACKAGES = (
     "actions", "envs", "envs.desktop", "envs.browser", "envs.android", "envs.android.simulator",
-    "model", "agent", "trajectories", "cli",
+    "model", "agent", "agent.evaluation", "trajectories", "cli",
 )
 
 
@@ -24,7 +24,7 @@ def test_wheel_installs_exactly_one_top_level_name(tmp_path: Path) -> None:
     # Built from a copy: setuptools writes build/ and *.egg-info next to the sources.
     source = tmp_path / "src"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", "__pycache__", "build", "*.egg-info", "runs", ".pytest_cache", ".hypothesis"))
+        ".git", ".pkg", "__pycache__", "build", "*.egg-info", "runs", ".pytest_cache", ".hypothesis"))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(tmp_path), str(source)],

@@ -16,7 +16,7 @@ import qwen_gui_agent
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ is no package: reach the shared helpers
 from cli_helpers import EXIT, cli_env, qwen_agent  # noqa: E402
 
-COMMANDS = ("run", "replay", "export", "report", "doctor")
+COMMANDS = ("run", "replay", "export", "report", "eval", "doctor")
 
 
 def test_help_lists_every_command_and_the_console_script_works(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from qwen_gui_agent.actions.frame import Frame, scale_axis
+from qwen_gui_agent.actions.frame import Frame, ImageBounds, scale_axis
 
 Point = tuple[int, int]
 
@@ -46,6 +46,11 @@ class CoordinateFrame(Protocol):
     @property
     def image_size(self) -> tuple[int, int]:
         """``(width, height)`` of the image the model is fed."""
+        ...
+
+    @property
+    def bounds(self) -> ImageBounds:
+        """The bounds the fed image was sized under."""
         ...
 
     def to_screen(self, x: float, y: float) -> Point:
@@ -82,6 +87,10 @@ class RelativeFrame:
     @property
     def image_size(self) -> tuple[int, int]:
         return self.image.model_size
+
+    @property
+    def bounds(self) -> ImageBounds:
+        return self.image.bounds
 
     def to_screen(self, x: float, y: float) -> Point:
         width, height = self.screen_size

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, get_args
 
 from qwen_gui_agent.actions.decision import HistoryEntry
+from qwen_gui_agent.actions.dialects import DEFAULT_FAMILY
 from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.actions.models import FINAL_ACTIONS, Answer, Terminate
 from qwen_gui_agent.actions.observation import Outcome
@@ -511,6 +512,7 @@ class Agent:
             "env": self.env.kind,
             "env_options": dict(getattr(self.env, "options", None) or {}),
             "tool_name": tool_name_for(self.env.kind),
+            "family": policy.dialect.name if isinstance(policy, ModelPolicy) else DEFAULT_FAMILY,
             "image_bounds": policy.image_bounds if isinstance(policy, ModelPolicy) else ImageBounds(),
             "policy": _policy_info(policy),
             "agent": {

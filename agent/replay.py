@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from qwen_gui_agent.actions.decision import HistoryEntry
+    from qwen_gui_agent.actions.dialects import Dialect
     from qwen_gui_agent.actions.frame import ImageBounds
     from qwen_gui_agent.actions.models import Action
     from qwen_gui_agent.actions.observation import Observation
@@ -148,6 +149,11 @@ class ReplayPolicy:
     def image_bounds(self) -> ImageBounds:
         """The recorded run's bounds: its model calls are in frames of these."""
         return self.trajectory.header.image_bounds
+
+    @property
+    def dialect(self) -> Dialect:
+        """The recorded run's model family: the replay's record speaks it too."""
+        return self.trajectory.header.dialect
 
     def expected_screen(self) -> Image | None:
         """The screenshot the next recorded step was decided on (None if none is left or it is missing)."""

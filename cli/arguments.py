@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
+from qwen_gui_agent.actions.dialects import DEFAULT_FAMILY, FAMILIES
 from qwen_gui_agent.actions.observation import ENV_KINDS
 from qwen_gui_agent.model.defaults import DEFAULT_MODEL, SMALL_MODEL, TINY_MODEL
 
@@ -70,6 +71,10 @@ def add_model_options(parser: argparse.ArgumentParser, description: str | None =
                             f"'{TINY_MODEL}': an offline random-weight model that solves nothing)")
     group.add_argument("--endpoint", metavar="URL",
                        help="OpenAI-compatible chat-completions server, e.g. http://localhost:8000/v1")
+    group.add_argument("--family", choices=FAMILIES, metavar="FAMILY",
+                       help=f"the model family ({', '.join(FAMILIES)}): its output syntax, "
+                            "coordinate frame and prompt (default: read from a local checkpoint; "
+                            f"{DEFAULT_FAMILY} for an endpoint)")
     group.add_argument("--max-pixels", type=positive_int, metavar="N",
                        help="largest screenshot area fed to the model (lower it on a small GPU)")
     group.add_argument("--min-pixels", type=positive_int, metavar="N",

@@ -166,17 +166,19 @@ def command(args: argparse.Namespace) -> int:
 
 
 def policy_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``build_policy``'s options from the model flags (a ``--family`` flag goes here too)."""
-    return {"model": args.model, "endpoint": args.endpoint, "min_pixels": args.min_pixels,
-            "max_pixels": args.max_pixels, "timeout": args.model_timeout}
+    """``build_policy``'s options from the model flags."""
+    return {"model": args.model, "endpoint": args.endpoint, "family": args.family,
+            "min_pixels": args.min_pixels, "max_pixels": args.max_pixels,
+            "timeout": args.model_timeout}
 
 
 def model_stamp(args: argparse.Namespace, policy: Any) -> dict[str, Any]:
     """What identifies the model in the results and the predictions file (resume checks it):
-    its name and the bounds of the image it sees (a model family belongs here too)."""
+    its name, its family and the bounds of the image it sees."""
     name = getattr(policy, "model", None) if args.endpoint else getattr(policy, "name", None)
     bounds = getattr(policy, "image_bounds", None)
-    return {"model": str(name or args.model),
+    dialect = getattr(policy, "dialect", None)
+    return {"model": str(name or args.model), "family": dialect.name if dialect else None,
             "image_bounds": dataclasses.asdict(bounds) if bounds is not None else None}
 
 

@@ -112,7 +112,7 @@ def command(args: argparse.Namespace) -> int:
         with open_env(kind, virtual_display=args.virtual_display, **options) as env:
             policy = None
             if args.on_mismatch == "model":
-                policy = build_policy(model=args.model, endpoint=args.endpoint,
+                policy = build_policy(model=args.model, endpoint=args.endpoint, family=args.family,
                                       min_pixels=args.min_pixels, max_pixels=args.max_pixels,
                                       timeout=args.model_timeout)
             guard = Guard(args.confirm,

@@ -96,7 +96,7 @@ def command(args: argparse.Namespace) -> int:
     interrupt_on_sigterm()
     result = None
     try:
-        policy = build_policy(model=args.model, endpoint=args.endpoint,
+        policy = build_policy(model=args.model, endpoint=args.endpoint, family=args.family,
                               min_pixels=args.min_pixels, max_pixels=args.max_pixels,
                               timeout=args.model_timeout)
         with open_env(args.env, virtual_display=args.virtual_display, **options) as env:

@@ -135,8 +135,6 @@ def replay_run(run: Path, runs: Path, headed: bool) -> tuple[Any, str]:
 
 def tiny_model_step() -> None:
     """One decision of the random-weight tiny model, its facts printed as they are."""
-    from qwen_gui_agent.actions.prompt import build_messages, frame_for
-    from qwen_gui_agent.actions.tools import tool_name_for
     from qwen_gui_agent.model.factory import build_policy
 
     part(5, "the model path, once: a tiny random-weight Qwen2.5-VL built offline takes one step",
@@ -148,13 +146,12 @@ def tiny_model_step() -> None:
     policy = build_policy(model="tiny")
     with make_env("browser", url=PAGE.as_uri()) as env:
         observation = env.observe()
-    frame = frame_for(observation, policy.image_bounds)
-    inputs = policy.prepare(build_messages(TASK, observation, [], frame,
-                                           tool_name=tool_name_for(observation.env)))
+    prompt = policy.prompt(TASK, observation, [])
+    inputs = policy.prepare(prompt.messages)
     image_tokens = int((inputs["input_ids"] == policy.model.config.image_token_id).sum())
+    width, height = prompt.frame.image_size
     fact(f"prompt: {inputs['input_ids'].shape[1]} tokens, {image_tokens} of them for the "
-         f"{frame.model_width}x{frame.model_height} model image of the "
-         f"{observation.width}x{observation.height} screenshot")
+         f"{width}x{height} model image of the {observation.width}x{observation.height} screenshot")
     start = time.perf_counter()
     try:
         decision = policy.decide(TASK, observation, [])

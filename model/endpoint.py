@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qwen_gui_agent._cache import IdentityCache
-from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.errors import (
     DataError,
     EndpointError,
@@ -53,6 +52,8 @@ from qwen_gui_agent.model.prompted import Completion, PromptedPolicy
 if TYPE_CHECKING:
     import httpx
     from PIL.Image import Image
+
+    from qwen_gui_agent.actions.dialects import Dialect
 
 RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """Worth another try: timeouts, rate limits and overloaded or restarting servers (and their gateways)."""
@@ -87,13 +88,14 @@ class OpenAIPolicy(PromptedPolicy):
         max_tokens: int = 256,
         temperature: float = 0.0,
         image_format: str = "png",
+        family: Dialect | str | None = None,
         min_pixels: int | None = None,
         max_pixels: int | None = None,
         history_images: int = 0,
         extensions: Iterable[str] = (),
         extra_body: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(image_bounds=ImageBounds.of(min_pixels, max_pixels),
+        super().__init__(family=family, min_pixels=min_pixels, max_pixels=max_pixels,
                          history_images=history_images, extensions=extensions)
         if image_format not in ("png", "jpeg"):
             raise UsageError(f"image_format must be 'png' or 'jpeg', got {image_format!r}")

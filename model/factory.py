@@ -30,6 +30,7 @@ def build_policy(
     *,
     model: str | None = None,
     endpoint: str | None = None,
+    family: str | None = None,
     min_pixels: int | None = None,
     max_pixels: int | None = None,
     timeout: float | None = None,
@@ -37,11 +38,15 @@ def build_policy(
     """A local Qwen2.5-VL, or a client of an OpenAI-compatible server when ``endpoint`` is given.
 
     Without ``model``, a server is asked what it serves (``/v1/models``) and
-    the local default follows :func:`default_model`. ``timeout`` is a server
+    the local default follows :func:`default_model`. ``family`` is the model
+    family (``qwen2.5-vl`` for a server unless given; a local checkpoint says
+    its own, UI-TARS-1.5 by its name). ``timeout`` is a server
     request's total deadline in seconds. ``$OPENAI_API_KEY`` is the server's
     key (vLLM and SGLang started with ``--api-key`` want one).
     """
     pixels = {k: v for k, v in (("min_pixels", min_pixels), ("max_pixels", max_pixels)) if v}
+    if family is not None:
+        pixels["family"] = family
     if endpoint:
         from qwen_gui_agent.model.endpoint import OpenAIPolicy, served_models
 

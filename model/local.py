@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from qwen_gui_agent.actions.frame import ImageBounds
+from qwen_gui_agent.actions.dialects import Dialect, detect_family
 from qwen_gui_agent.actions.prompt import images_of
 from qwen_gui_agent.errors import ModelNotFound, ModelOutOfMemory, UsageError
 from qwen_gui_agent.model.checkpoints import (
@@ -41,8 +41,11 @@ class QwenPolicy(PromptedPolicy):
 
     ``model`` is a hub id, a checkpoint directory, or an already loaded
     ``Qwen2_5_VLForConditionalGeneration`` (then pass ``processor`` too).
-    ``min_pixels`` / ``max_pixels`` default to the checkpoint's processor
-    settings. ``logits_processor`` (e.g. :class:`~qwen_gui_agent.model.forcing.ForcedOutput`)
+    ``family`` (``qwen2.5-vl``, ``qwen3-vl``, ``ui-tars``) is read from the
+    checkpoint's config when not given (UI-TARS-1.5 by its name, since its
+    config is a Qwen2.5-VL one). ``min_pixels`` / ``max_pixels`` change the
+    family's pixel budget: images are resized for the family, not by the
+    checkpoint's processor settings, so the model's points map back exactly. ``logits_processor`` (e.g. :class:`~qwen_gui_agent.model.forcing.ForcedOutput`)
     is applied to every ``generate`` call. ``hub_kwargs`` (``revision``,
     ``local_files_only``, ``cache_dir``, ``token``) go to every ``from_pretrained``.
     """
@@ -61,6 +64,7 @@ class QwenPolicy(PromptedPolicy):
         do_sample: bool = False,
         temperature: float | None = None,
         top_p: float | None = None,
+        family: Dialect | str | None = None,
         history_images: int = 0,
         extensions: Iterable[str] = (),
         logits_processor: Any = None,
@@ -88,10 +92,9 @@ class QwenPolicy(PromptedPolicy):
             self.attn_implementation = model.config._attn_implementation
         self.model.eval()
         self.processor = processor
-        image_processor = processor.image_processor
         super().__init__(
-            image_bounds=ImageBounds(min_pixels or image_processor.size["shortest_edge"],
-                                     max_pixels or image_processor.size["longest_edge"]),
+            family=family or detect_family(self.model.config.to_dict(), self.name),
+            min_pixels=min_pixels, max_pixels=max_pixels,
             history_images=history_images, extensions=extensions,
         )
         self.generate_kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens,

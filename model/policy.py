@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from qwen_gui_agent.actions.dialects import Dialect
 from qwen_gui_agent.actions.frame import ImageBounds
 
 if TYPE_CHECKING:
@@ -25,10 +26,12 @@ class Policy(Protocol):
 
 @runtime_checkable
 class ModelPolicy(Policy, Protocol):
-    """A policy that shows a vision-language model a resized screenshot.
+    """A policy that shows a vision-language model of a known family a resized screenshot.
 
-    Its ``image_bounds`` decide the model's coordinate frame, so the run header
-    records them and export and replay rebuild every frame from them.
+    Its ``dialect`` (the family) and ``image_bounds`` decide the model's syntax
+    and coordinate frame, so the run header records them and export and replay
+    rebuild every prompt and frame from them.
     """
 
+    dialect: Dialect
     image_bounds: ImageBounds

@@ -1,8 +1,9 @@
-"""The part of ``decide`` every Qwen backend shares: prompt in, parsed decision out.
+"""The part of ``decide`` every backend shares: prompt in, parsed decision out.
 
 A backend only says how to turn the messages into text (:meth:`PromptedPolicy._complete`);
-building the prompt, mapping coordinates back to the screenshot, parsing and
-timing happen here once, so the local model and an endpoint cannot drift apart.
+building the prompt in the family's layout, mapping coordinates back to the
+screenshot, parsing and timing happen here once, so the local model and an
+endpoint cannot drift apart, whatever the model family.
 """
 
 from __future__ import annotations
@@ -13,17 +14,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from qwen_gui_agent.actions.coordinates import CoordinateFrame
 from qwen_gui_agent.actions.decision import Decision
-from qwen_gui_agent.actions.frame import Frame, ImageBounds
-from qwen_gui_agent.actions.parser import parse_response
+from qwen_gui_agent.actions.dialects import DEFAULT_FAMILY, Dialect, get_dialect
+from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.actions.prompt import build_messages, frame_for, messages_to_json
-from qwen_gui_agent.actions.tools import tool_name_for
 from qwen_gui_agent.actions.translate import pointer_after
 from qwen_gui_agent.errors import ParseError, UsageError
 
 if TYPE_CHECKING:
     from qwen_gui_agent.actions.decision import HistoryEntry
-    from qwen_gui_agent.actions.observation import Observation
+    from qwen_gui_agent.actions.observation import EnvKind, Observation
 
 
 @dataclass
@@ -43,25 +44,45 @@ class Prompt:
     """One decision's request: the messages, and what parsing the answer needs."""
 
     messages: list[dict[str, Any]]
-    """Neutral chat messages, images already at the frame's model size."""
-    frame: Frame
-    tool: str
+    """Neutral chat messages, images already at the size the family's processor gives them."""
+    frame: CoordinateFrame
+    env: EnvKind
     pointer: tuple[int, int] | None
     """Where earlier actions left the pointer (for calls that act at the cursor)."""
     build_s: float = 0.0
 
 
-class PromptedPolicy(ABC):
-    """A policy that prompts Qwen2.5-VL in its trained format and parses the answer."""
+def resolve_family(dialect: Dialect | str | None) -> Dialect:
+    """A dialect from a dialect, a family name, or None (the default family)."""
+    if isinstance(dialect, Dialect):
+        return dialect
+    return get_dialect(dialect or DEFAULT_FAMILY)
 
-    def __init__(self, *, image_bounds: ImageBounds = ImageBounds(), history_images: int = 0,
+
+class PromptedPolicy(ABC):
+    """A policy that prompts a model in its family's trained format and parses the answer.
+
+    ``family`` is a :class:`~qwen_gui_agent.actions.dialects.Dialect` or its name
+    (``qwen2.5-vl`` by default); ``min_pixels`` / ``max_pixels`` change its pixel
+    budget (its resize factor stays the family's).
+    """
+
+    def __init__(self, *, family: Dialect | str | None = None, min_pixels: int | None = None,
+                 max_pixels: int | None = None, history_images: int = 0,
                  extensions: Iterable[str] = ()) -> None:
         if history_images < 0:
             raise UsageError(f"history_images must be >= 0, got {history_images}")
-        self.image_bounds = image_bounds
+        self.dialect = resolve_family(family)
+        """The model family: its syntax, coordinate frame and prompt; the run header records it."""
+        self.image_bounds: ImageBounds = self.dialect.image_bounds(min_pixels, max_pixels)
         """The bounds of the image the model sees; the run header records them."""
         self.history_images = history_images
         self.extensions = tuple(extensions)
+        self.dialect.check_extensions(self.extensions)
+
+    @property
+    def family(self) -> str:
+        return self.dialect.name
 
     def decide(self, task: str, observation: Observation,
                history: Sequence[HistoryEntry]) -> Decision:
@@ -78,12 +99,10 @@ class PromptedPolicy(ABC):
         """The first half of :meth:`decide`: the messages for one decision and how to read
         the answer. Public so a backend can run many prompts at once (``model.batched``)."""
         start = time.perf_counter()
-        frame = frame_for(observation, self.image_bounds)
-        tool = tool_name_for(observation.env)
-        messages = build_messages(task, observation, history, frame,
-                                  history_images=self.history_images, tool_name=tool,
-                                  extensions=self.extensions)
-        return Prompt(messages, frame, tool, _pointer(history), time.perf_counter() - start)
+        frame = frame_for(observation, self.image_bounds, self.dialect)
+        messages = build_messages(task, observation, history, frame, dialect=self.dialect,
+                                  history_images=self.history_images, extensions=self.extensions)
+        return Prompt(messages, frame, observation.env, _pointer(history), time.perf_counter() - start)
 
     def decision(self, prompt: Prompt, completion: Completion) -> Decision:
         """The second half of :meth:`decide`: parse ``completion`` into a :class:`Decision`."""
@@ -96,8 +115,8 @@ class PromptedPolicy(ABC):
             timings=timings, prompt=messages_to_json(prompt.messages),
         )
         try:
-            response = parse_response(completion.text, prompt.frame, tool_name=prompt.tool,
-                                      pointer=prompt.pointer)
+            response = self.dialect.parse(completion.text, prompt.frame, prompt.env,
+                                          pointer=prompt.pointer)
         except ParseError as exc:
             timings["parse"] = time.perf_counter() - start
             exc.output = output  # an unusable answer is when its prompt and timings matter most

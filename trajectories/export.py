@@ -2,9 +2,13 @@
 
 Each sample is the prompt the model saw at run time, rebuilt by
 :func:`qwen_gui_agent.actions.prompt.build_messages` from the run's header and
-its earlier steps, with the screenshot resized to the model frame, and the
-assistant turn the model should have produced: the thought (if any) followed
-by each tool call in *model* pixels as ``<tool_call>\\n{json}\\n</tool_call>``.
+its earlier steps in the run's model family (``Header.family``), with the
+screenshot resized as that family's processor would, and the assistant turn the
+model should have produced, written by the family's dialect: the thought, then
+the calls in its own syntax and coordinates (``<tool_call>`` JSON in model
+pixels or on Qwen3-VL's grid, UI-TARS's ``Action: click(start_box=...)``), so
+the data trains the model that produced it. A family whose history is made of
+earlier turns (UI-TARS) gives multi-turn samples.
 
 Layouts (``format``):
 
@@ -35,16 +39,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from qwen_gui_agent.errors import ExportError, ScreenshotError, TrajectoryError
+from qwen_gui_agent.actions.coordinates import CoordinateFrame
+from qwen_gui_agent.actions.decision import HistoryEntry
+from qwen_gui_agent.actions.observation import Observation
+from qwen_gui_agent.actions.prompt import build_messages, images_of, messages_to_json
+from qwen_gui_agent.actions.tools import DEFAULT_SYSTEM
+from qwen_gui_agent.errors import ExportError, ScreenshotError, TrajectoryError, UsageError
 from qwen_gui_agent.trajectories.format import Header, StepRecord
 from qwen_gui_agent.trajectories.reader import Trajectory, load_trajectory, run_folders
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from qwen_gui_agent.actions.decision import HistoryEntry
-    from qwen_gui_agent.actions.frame import Frame
-    from qwen_gui_agent.actions.observation import Observation
 
 ExportFormat = Literal["qwen-vl-finetune", "llamafactory"]
 FORMATS: tuple[str, ...] = ("qwen-vl-finetune", "llamafactory")
@@ -89,16 +95,19 @@ class ExportSummary:
 @dataclass
 class _Sample:
     system: str
-    user: list[dict[str, Any]]
-    """Content parts: ``{"type": "text", "text"}`` or ``{"type": "image", "path"}``."""
+    turns: list[tuple[str, list[dict[str, Any]]]]
+    """``(role, parts)`` after the system turn, user and assistant alternating (consecutive
+    turns of one role merged); parts are ``{"type": "text", "text"}`` or ``{"type": "image", "path"}``."""
     assistant: str
 
     @property
     def images(self) -> list[str]:
-        return [part["path"] for part in self.user if part["type"] == "image"]
+        return [part["path"] for _, parts in self.turns for part in parts if part["type"] == "image"]
 
-    def user_text(self) -> str:
-        return "".join(IMAGE_TOKEN if p["type"] == "image" else p["text"] for p in self.user)
+    def texts(self) -> list[tuple[str, str]]:
+        """``(role, text)`` of every turn, images as ``<image>``, the answer last."""
+        return [(role, "".join(IMAGE_TOKEN if p["type"] == "image" else p["text"] for p in parts))
+                for role, parts in self.turns] + [("assistant", self.assistant)]
 
 
 def export(
@@ -210,11 +219,7 @@ def _run_dirs(runs: Path | str | Iterable[Path | str]) -> list[Path]:
 def _samples(trajectory: Trajectory, out: Path, written: set[str],
              summary: ExportSummary) -> Iterable[_Sample]:
     """The samples of one run, rebuilding each prompt from the steps before it."""
-    from qwen_gui_agent.actions.prompt import build_messages, images_of
-    from qwen_gui_agent.actions.tools import tool_name_for
-
     header = trajectory.header
-    tool = header.tool_name or tool_name_for(header.env)
     extensions = tuple(header.policy.get("extensions") or ())
     configured = _history_images(header)
     shows = {s.index: _image_count(s.prompt) - 1 if _is_messages(s.prompt) else configured
@@ -230,7 +235,7 @@ def _samples(trajectory: Trajectory, out: Path, written: set[str],
             past.append(_Past(step, _history_entry(step), None))
             continue
         frame = header.frame(*step.screen_size)
-        assistant = _assistant(step, frame, tool)
+        assistant = _assistant(step, frame, header)
         reason = _skip_reason(step, image, frame, assistant)
         if reason is not None:
             summary.skipped_steps[reason] = summary.skipped_steps.get(reason, 0) + 1
@@ -243,8 +248,8 @@ def _samples(trajectory: Trajectory, out: Path, written: set[str],
                 for p in past
             ]
             messages = build_messages(
-                header.task, _observation(step, image), entries, frame,
-                history_images=max(count, 0), tool_name=tool, extensions=extensions,
+                header.task, _observation(step, image), entries, frame, dialect=header.dialect,
+                history_images=max(count, 0), extensions=extensions,
             )
             names = [_image_name(trajectory, p.step) for p in past
                      if id(p) in pictured and p.image is not None]
@@ -278,15 +283,11 @@ def _history_images(header: Header) -> int:
 
 
 def _history_entry(step: StepRecord) -> HistoryEntry:
-    from qwen_gui_agent.actions.decision import HistoryEntry
-
     return HistoryEntry(actions=tuple(step.actions), raw=step.raw or "", thought=step.thought,
                         feedback=step.feedback, screen_size=step.screen_size)
 
 
 def _observation(step: StepRecord, image: Image | None) -> Observation:
-    from qwen_gui_agent.actions.observation import Observation
-
     meta = step.observation
     return Observation(image=image, env=meta.env, timestamp=meta.timestamp,  # type: ignore[arg-type]
                        app=meta.app, url=meta.url, title=meta.title, monitor=meta.monitor)
@@ -296,7 +297,7 @@ def _image_name(trajectory: Trajectory, step: StepRecord) -> str:
     return f"{IMAGE_DIR}/{trajectory.path.name}_step_{step.index:04d}.png"
 
 
-def _skip_reason(step: StepRecord, image: Image | None, frame: Frame,
+def _skip_reason(step: StepRecord, image: Image | None, frame: CoordinateFrame,
                  assistant: str | None) -> str | None:
     if not step.decided or not step.actions:
         return "no_decision"
@@ -315,32 +316,13 @@ def _skip_reason(step: StepRecord, image: Image | None, frame: Frame,
     return None
 
 
-def _assistant(step: StepRecord, frame: Frame, tool: str) -> str | None:
-    """The thought, then each tool call in model pixels; None if an action has no call."""
-    from qwen_gui_agent.actions.translate import action_to_call
-
-    if step.model_calls:
-        calls = [_clean_call(call) for call in step.model_calls]
-    else:
-        try:
-            calls = [action_to_call(action, frame, tool) for action in step.actions]
-        except ValueError:
-            return None
-    body = "\n".join(
-        f"<tool_call>\n{json.dumps(call, ensure_ascii=False)}\n</tool_call>" for call in calls
-    )
-    return f"{step.thought.strip()}\n{body}" if step.thought else body
-
-
-def _clean_call(call: dict[str, Any]) -> dict[str, Any]:
-    """``{"name", "arguments"}`` only, with string-encoded arguments decoded."""
-    arguments = call.get("arguments", {})
-    if isinstance(arguments, str):
-        try:
-            arguments = json.loads(arguments)
-        except ValueError:
-            pass
-    return {"name": call.get("name"), "arguments": arguments}
+def _assistant(step: StepRecord, frame: CoordinateFrame, header: Header) -> str | None:
+    """The step as the run's model family writes it: its own syntax and coordinates, the
+    thought first; None when the family has no call for one of the actions."""
+    try:
+        return header.dialect.render(step.actions, frame, header.env, step.thought)
+    except UsageError:
+        return None
 
 
 def _prompt_text(step: StepRecord, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -349,8 +331,6 @@ def _prompt_text(step: StepRecord, messages: list[dict[str, Any]]) -> list[dict[
     The rebuilt prompt is the same by construction; the recorded one still wins
     because it also reflects settings a header may lack (e.g. a custom policy's).
     """
-    from qwen_gui_agent.actions.prompt import messages_to_json
-
     rebuilt = messages_to_json(messages)
     recorded = step.prompt
     if _is_messages(recorded) and _image_count(recorded) == _image_count(rebuilt):
@@ -383,36 +363,33 @@ def _sample(messages: list[dict[str, Any]], images: list[Image], names: list[str
     system = "".join(p["text"] for m in messages if m["role"] == "system" for p in m["content"]
                      if p["type"] == "text")
     pending = iter(names)
-    user = [
-        {"type": "image", "path": next(pending)} if p["type"] == "image"
-        else {"type": "text", "text": p["text"]}
-        for m in messages if m["role"] == "user" for p in m["content"]
-    ]
-    return _Sample(system=system, user=user, assistant=assistant)
+    turns: list[tuple[str, list[dict[str, Any]]]] = []
+    for message in messages:
+        if message["role"] == "system":
+            continue
+        parts = [{"type": "image", "path": next(pending)} if p["type"] == "image"
+                 else {"type": "text", "text": p["text"]} for p in message["content"]]
+        if turns and turns[-1][0] == message["role"]:
+            turns[-1][1].extend(parts)
+        else:
+            turns.append((message["role"], parts))
+    return _Sample(system=system, turns=turns, assistant=assistant)
 
 
 def _to_qwen_vl(sample: _Sample) -> dict[str, Any]:
-    from qwen_gui_agent.actions.tools import DEFAULT_SYSTEM
-
     tools = sample.system.removeprefix(DEFAULT_SYSTEM).lstrip("\n")
     images = sample.images
-    return {
-        "image": images[0] if len(images) == 1 else images,
-        "conversations": [
-            {"from": "human", "value": f"{tools}\n\n{sample.user_text()}" if tools
-             else sample.user_text()},
-            {"from": "gpt", "value": sample.assistant},
-        ],
-    }
+    conversations = [{"from": "human" if role == "user" else "gpt", "value": text}
+                     for role, text in sample.texts()]
+    if tools:  # no system turn in this format: the tools open the first human turn
+        conversations[0]["value"] = f"{tools}\n\n{conversations[0]['value']}"
+    return {"image": images[0] if len(images) == 1 else images, "conversations": conversations}
 
 
 def _to_llamafactory(sample: _Sample) -> dict[str, Any]:
     return {
-        "messages": [
-            {"role": "system", "content": sample.system},
-            {"role": "user", "content": sample.user_text()},
-            {"role": "assistant", "content": sample.assistant},
-        ],
+        "messages": [{"role": "system", "content": sample.system},
+                     *({"role": role, "content": text} for role, text in sample.texts())],
         "images": sample.images,
     }
 

@@ -12,7 +12,9 @@ Layout::
 1. a **header** (:class:`Header`, ``"type": "header"``): ``format_version``,
    ``created`` (Unix time), ``task``, ``env`` (``desktop`` | ``browser`` |
    ``android``) and ``env_options``, ``tool_name`` (``computer_use`` |
-   ``mobile_use``), ``image_bounds`` (the model frame's ``min_pixels``,
+   ``mobile_use``), ``family`` (the model family: ``qwen2.5-vl``,
+   ``qwen3-vl`` or ``ui-tars``; version 1 runs are ``qwen2.5-vl``),
+   ``image_bounds`` (the model frame's ``min_pixels``,
    ``max_pixels`` and resize ``factor``; version 1 stored the first two flat),
    ``policy`` (model path or endpoint, sampling and prompt settings such as
    ``history_images``), ``versions`` (package versions) and any further keys
@@ -61,9 +63,19 @@ import dataclasses
 import time
 from typing import Annotated, Any, Literal, Union, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
-from qwen_gui_agent.actions.frame import Frame, ImageBounds
+from qwen_gui_agent.actions.coordinates import CoordinateFrame
+from qwen_gui_agent.actions.dialects import DEFAULT_FAMILY, Dialect, get_dialect
+from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.actions.models import Action
 from qwen_gui_agent.actions.observation import Observation
 
@@ -89,6 +101,7 @@ class Header(_Record):
     env: str
     env_options: dict[str, Any] = Field(default_factory=dict)
     tool_name: str | None = None
+    family: str = DEFAULT_FAMILY
     image_bounds: ImageBounds = ImageBounds()
     policy: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
@@ -104,9 +117,19 @@ class Header(_Record):
                                     if key in data}
         return data
 
-    def frame(self, width: int, height: int) -> Frame:
+    @field_validator("family")
+    @classmethod
+    def _known_family(cls, value: str) -> str:
+        return get_dialect(value).name
+
+    @property
+    def dialect(self) -> Dialect:
+        """The run's model family (its syntax, coordinate frame and prompt)."""
+        return get_dialect(self.family)
+
+    def frame(self, width: int, height: int) -> CoordinateFrame:
         """The model frame of a ``width`` x ``height`` screenshot under this run's settings."""
-        return Frame(width, height, self.image_bounds)
+        return self.dialect.frame(width, height, self.image_bounds)
 
 
 class _ScreenSize(_Record):

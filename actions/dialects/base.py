@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import ClassVar
 
@@ -111,8 +111,19 @@ class Dialect(ABC):
         """:meth:`render` for at least one action."""
 
     @abstractmethod
-    def system_prompt(self, frame: CoordinateFrame, env_kind: EnvKind) -> str:
-        """The system message the family was trained with for this env kind."""
+    def system_prompt(self, frame: CoordinateFrame, env_kind: EnvKind, *,
+                      extensions: Iterable[str] = ()) -> str:
+        """The system message the family was trained with for this env kind.
+
+        ``extensions`` name actions to advertise beyond the trained ones, where
+        the family's schema can carry them (:meth:`check_extensions` says whether it can).
+        """
+
+    def check_extensions(self, extensions: Iterable[str]) -> None:
+        """Refuse extension actions: this family's prompt has no place to offer them."""
+        if tuple(extensions):
+            raise UsageError(f"the {self.name} prompt cannot offer extension actions "
+                             f"({', '.join(extensions)}); only qwen2.5-vl's can")
 
     @abstractmethod
     def user_prompt(self, task: str, env_kind: EnvKind, steps: Sequence[str] = ()) -> str:

@@ -27,6 +27,10 @@ class Qwen25Dialect(ToolCallDialect):
     name = "qwen2.5-vl"
     bounds = ImageBounds()
 
+    def check_extensions(self, extensions: Iterable[str]) -> None:
+        """Qwen2.5-VL's schema lists extension actions beside the trained ones (each tool
+        checks the names it knows when the prompt is built)."""
+
     def system_prompt(
         self, frame: CoordinateFrame, env_kind: EnvKind, *, extensions: Iterable[str] = ()
     ) -> str:

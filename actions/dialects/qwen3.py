@@ -19,7 +19,7 @@ user-turn layout. Points map as ``x / 1000 * width``
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from qwen_gui_agent.actions.coordinates import GRID, CoordinateFrame, Point, RelativeFrame
 from qwen_gui_agent.actions.dialects.toolcall import PROGRESS_PREFIX, ToolCallDialect, steps_text
@@ -143,8 +143,10 @@ class Qwen3Dialect(ToolCallDialect):
                 raise
             raise ParseError(str(exc).rstrip(".") + "." + _GRID_NOTE, text) from None
 
-    def system_prompt(self, frame: CoordinateFrame, env_kind: EnvKind) -> str:
+    def system_prompt(self, frame: CoordinateFrame, env_kind: EnvKind, *,
+                      extensions: Iterable[str] = ()) -> str:
         """The official schema for the env kind, stating the grid, then the response format."""
+        self.check_extensions(extensions)
         tool = COMPUTER if tool_name_for(env_kind) == "computer_use" else MOBILE
         schema = function_schema(tool, tool.actions, _STATED_SIZE[tool.name],
                                  qwen_agent_fields=False)

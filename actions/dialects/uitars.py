@@ -39,7 +39,7 @@ middle or triple click, a URL, a scroll on both axes, the menu button) raise ``U
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from qwen_gui_agent.actions.coordinates import CoordinateFrame, Point
@@ -296,8 +296,10 @@ class UiTarsDialect(Dialect):
         label = "" if thought.startswith(_LABELS) else "Thought: "
         return f"{label}{thought}\nAction: {calls}"
 
-    def system_prompt(self, frame: CoordinateFrame, env_kind: EnvKind) -> str:
+    def system_prompt(self, frame: CoordinateFrame, env_kind: EnvKind, *,
+                      extensions: Iterable[str] = ()) -> str:
         """UI-TARS puts its instructions in the user turn; the system turn is the default."""
+        self.check_extensions(extensions)
         return DEFAULT_SYSTEM
 
     def user_prompt(self, task: str, env_kind: EnvKind, steps: Sequence[str] = ()) -> str:

@@ -9,10 +9,10 @@ from PIL import Image
 
 from qwen_gui_agent.actions import Click, Drag, Frame, Scroll, Terminate, TypeText
 from qwen_gui_agent.actions.decision import HistoryEntry
+from qwen_gui_agent.actions.dialects.qwen25 import QUERY_PREFIX
+from qwen_gui_agent.actions.dialects.toolcall import PROGRESS_PREFIX
 from qwen_gui_agent.actions.observation import Observation
 from qwen_gui_agent.actions.prompt import (
-    PROGRESS_PREFIX,
-    QUERY_PREFIX,
     build_messages,
     frame_for,
     images_of,

@@ -18,10 +18,17 @@ tokens against the number of history screenshots shown (``--history``).
     python benchmarks/bench_model.py --size 7b --device cuda --dtype bfloat16 \\
         --attn sdpa,flash_attention_2 --repeats 10         # the GPU check (about 3 min)
 
-On a bare GPU machine the package needs pydantic (and transformers >= 5.0):
-carry wheels, then run from the repository root with the root linked as
-``qwen_gui_agent``: ``mkdir -p /tmp/p && ln -s "$PWD" /tmp/p/qwen_gui_agent &&
-PYTHONPATH=/tmp/p python3 benchmarks/bench_model.py --size 7b --device cuda ...``.
+On a bare GPU machine with torch, the package still needs pydantic (with
+pydantic-core, annotated-types, typing-inspection) and the transformers this
+was measured with (5.24): install those wheels into a folder, link the
+repository root as ``qwen_gui_agent`` and run from it::
+
+    pip install --no-index --no-deps --target /tmp/site .whl/*.whl
+    mkdir -p /tmp/p && ln -s "$PWD" /tmp/p/qwen_gui_agent
+    export PYTHONPATH=/tmp/site:/tmp/p PYTHONUNBUFFERED=1
+    python3 benchmarks/bench_model.py --size 7b --device cuda --dtype bfloat16 \
+        --attn sdpa,flash_attention_2 --repeats 10
+    python3 benchmarks/bench_preprocess.py --device cuda --threads 0
 """
 
 from __future__ import annotations

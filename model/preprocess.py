@@ -173,6 +173,9 @@ class FastInputs:
         self.spec = spec
         self.image_token_id = int(processor.image_token_id)
         self.video_token_id = int(processor.video_token_id)
+        # transformers adds these (and the model's rope needs them) from 5.x on; earlier
+        # processors do not return them and earlier models refuse them.
+        self.token_types = bool(getattr(processor, "return_mm_token_type_ids", False))
 
     @classmethod
     def for_processor(cls, processor: Any) -> FastInputs | None:
@@ -201,6 +204,7 @@ class FastInputs:
             ids = ids.repeat_interleave(counts)
             inputs = {"pixel_values": pixel_values, "image_grid_thw": grid}
         ids = ids.unsqueeze(0)
-        text_inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
-                       "mm_token_type_ids": (ids == self.image_token_id).long()}
+        text_inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+        if self.token_types:
+            text_inputs["mm_token_type_ids"] = (ids == self.image_token_id).long()
         return {**{k: v.to(device) for k, v in text_inputs.items()}, **inputs}

@@ -78,7 +78,7 @@ def dense_page() -> str:
 
 def render(width: int, height: int) -> dict[str, Any]:
     """Screenshots of both pages, as the browser env observes them."""
-    from qwen_gui_agent.envs.browser import BrowserEnv
+    from qwen_gui_agent.envs.browser.env import BrowserEnv
 
     pages = {"sign-up form": (ROOT / "examples" / "pages" / "signup.html").read_text("utf-8"),
              "dense dashboard": dense_page()}
@@ -125,15 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.viewport.lower().split("x"))
 
-    from qwen_gui_agent.model.prompt import frame_for, resize_for_model
+    from qwen_gui_agent.actions.prompt import frame_for, resize_for_model
 
     chosen: dict[str, float] = {}
     for name, observation in render(width, height).items():
         frame = frame_for(observation)
         resizes = []
         for _ in range(args.rounds):
+            screen = observation.image.copy()  # a new object: resize_for_model keeps its results
             start = time.perf_counter()
-            image = resize_for_model(observation.image, frame)
+            image = resize_for_model(screen, frame)
             resizes.append(time.perf_counter() - start)
         resize_s = statistics.median(resizes)
         raw = image.width * image.height * 3

@@ -45,12 +45,12 @@ from _report import target
 from PIL import Image, ImageDraw
 
 from qwen_gui_agent.actions import Frame
+from qwen_gui_agent.actions.decision import HistoryEntry
 from qwen_gui_agent.actions.models import Click
-from qwen_gui_agent.envs.base import Observation
+from qwen_gui_agent.actions.observation import Observation
+from qwen_gui_agent.actions.prompt import build_messages, frame_for
 from qwen_gui_agent.model.forcing import ForcedOutput, tool_call_text
 from qwen_gui_agent.model.local import QwenPolicy
-from qwen_gui_agent.model.policy import HistoryEntry
-from qwen_gui_agent.model.prompt import build_messages, frame_for
 from qwen_gui_agent.model.tiny import build_model
 
 TASK = "Turn on Wi-Fi"
@@ -106,7 +106,8 @@ def compare(args: argparse.Namespace, model: Any, processor: Any, attn: str) -> 
     clock = Clock(device)
     width, height = (int(v) for v in args.screen.lower().split("x"))
     frame = Frame(width, height)
-    observation = Observation(image=screenshot(width, height), env="desktop")
+    screen = screenshot(width, height)
+    observation = Observation(image=screen, env="desktop")
     call = {"name": "computer_use", "arguments": {
         "action": "left_click", "coordinate": list(frame.to_model(width // 2, height // 3))}}
     text = tool_call_text(call, thought="The Wi-Fi toggle is in the second row; I click it.")
@@ -122,6 +123,10 @@ def compare(args: argparse.Namespace, model: Any, processor: Any, attn: str) -> 
                      for m in build_messages(TASK, observation, [], frame)]
     rows: dict[str, list[float]] = {}
     for index in range(runs):
+        # A new screenshot object each round, as each step has: the prompt builder keeps
+        # the resized copy of a screenshot it has seen, which would skip the resize.
+        observation = Observation(image=screen.copy(), env="desktop")
+
         def book() -> tuple[str, dict[str, float]]:
             return cookbook(model, processor, book_messages, observation.image, book_forced,
                             max_new, clock)
@@ -133,8 +138,8 @@ def compare(args: argparse.Namespace, model: Any, processor: Any, attn: str) -> 
             answer, stages = book()
         if answer != decision.raw:
             raise SystemExit(f"the two sides disagree: {answer!r} vs {decision.raw!r}")
-        prompt_s, messages = clock(lambda: build_messages(TASK, observation, [],
-                                                          frame_for(observation)))
+        fresh = Observation(image=screen.copy(), env="desktop")
+        prompt_s, messages = clock(lambda: build_messages(TASK, fresh, [], frame_for(fresh)))
         inputs_s, inputs = clock(lambda: policy.prepare(messages))
         with torch.inference_mode():
             prefill_s, _ = clock(lambda: model.generate(**inputs, max_new_tokens=1,
@@ -182,7 +187,7 @@ def history_table(args: argparse.Namespace, model: Any, processor: Any) -> list[
     frame = Frame(width, height)
     text = tool_call_text({"name": "computer_use", "arguments": {
         "action": "left_click", "coordinate": list(frame.to_model(width // 2, height // 2))}})
-    observation = Observation(image=screenshot(width, height), env="desktop")
+    screen = screenshot(width, height)
     counts = [int(v) for v in args.history.split(",")]
     history = [HistoryEntry(actions=[Click(x=width // 2, y=height // 2)], raw=text,
                             screen_size=(width, height),
@@ -199,6 +204,8 @@ def history_table(args: argparse.Namespace, model: Any, processor: Any) -> list[
     tokens: dict[int, int | None] = {}
     for index in range(runs):
         for shown, policy in policies.items():
+            # A new current screenshot each time; past ones stay the same objects, as in a run.
+            observation = Observation(image=screen.copy(), env="desktop")
             seconds, decision = clock(lambda: policy.decide(TASK, observation, history[:shown]))
             tokens[shown] = decision.prompt_tokens
             if index >= args.warmup:

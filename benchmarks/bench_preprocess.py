@@ -30,10 +30,11 @@ from typing import Any
 
 import torch
 from _report import target
+from PIL import Image
 
-from qwen_gui_agent.envs.base import Observation
+from qwen_gui_agent.actions.observation import Observation
+from qwen_gui_agent.actions.prompt import build_messages, frame_for, images_of
 from qwen_gui_agent.model.preprocess import FastInputs, VisionSpec, pixel_inputs
-from qwen_gui_agent.model.prompt import build_messages, frame_for, images_of, resize_for_model
 
 
 def interleaved(calls: dict[str, Callable[[], Any]], rounds: int, sync: bool,
@@ -77,7 +78,8 @@ def measure(processor: Any, screen: Any, device: torch.device, rounds: int) -> d
         "fast model-size": lambda: pixel_inputs(fitted, spec, device=device),
         "stock inputs": stock_inputs,
         "fast inputs": lambda: fast(text, fitted, device=device),
-        "resize": lambda: resize_for_model(screen, frame),
+        # PIL itself: resize_for_model keeps each screenshot's copy, and this one repeats.
+        "resize": lambda: screen.resize(frame.model_size, Image.Resampling.BICUBIC),
     }, rounds, sync=device.type == "cuda")
 
 

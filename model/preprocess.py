@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from qwen_gui_agent.actions.frame import smart_resize
+from qwen_gui_agent.actions.frame import ImageBounds
+from qwen_gui_agent.errors import UsageError
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -50,8 +51,8 @@ class VisionSpec:
     image_mean: tuple[float, ...]
     image_std: tuple[float, ...]
     rescale_factor: float
-    min_pixels: int
-    max_pixels: int
+    bounds: ImageBounds
+    """The processor's own pixel budget, its factor ``patch_size * merge_size``."""
     resample: int
     """PIL resampling filter (bicubic for every Qwen2-VL / Qwen2.5-VL checkpoint)."""
 
@@ -71,21 +72,17 @@ class VisionSpec:
             image_mean=tuple(float(v) for v in ip.image_mean),
             image_std=tuple(float(v) for v in ip.image_std),
             rescale_factor=float(ip.rescale_factor),
-            min_pixels=int(ip.size["shortest_edge"]), max_pixels=int(ip.size["longest_edge"]),
+            bounds=ImageBounds(int(ip.size["shortest_edge"]), int(ip.size["longest_edge"]),
+                               int(ip.patch_size) * int(ip.merge_size)),
             resample=int(ip.resample),
         )
-
-    @property
-    def factor(self) -> int:
-        """Each side of the model's image is a multiple of this (28 for Qwen2.5-VL)."""
-        return self.patch_size * self.merge_size
 
     def model_size(self, width: int, height: int, min_pixels: int | None = None,
                    max_pixels: int | None = None) -> tuple[int, int]:
         """``(width, height)`` the processor resizes a ``width`` x ``height`` image to."""
-        h, w = smart_resize(height, width, self.factor, min_pixels or self.min_pixels,
-                            max_pixels or self.max_pixels)
-        return w, h
+        return ImageBounds.of(min_pixels or self.bounds.min_pixels,
+                              max_pixels or self.bounds.max_pixels,
+                              self.bounds.factor).resize(width, height)
 
 
 def to_rgb(image: Image) -> Image:
@@ -110,7 +107,7 @@ def pixel_inputs(
     built on ``device`` (default CPU) from the uint8 image.
     """
     if not images:
-        raise ValueError("pixel_inputs needs at least one image")
+        raise UsageError("pixel_inputs needs at least one image")
     device = torch.device(device or "cpu")
     p, m, t = spec.patch_size, spec.merge_size, spec.temporal_patch_size
     fitted = []
@@ -191,7 +188,7 @@ class FastInputs:
         placeholders = ids == self.image_token_id
         found, videos = int(placeholders.sum()), int((ids == self.video_token_id).sum())
         if found != len(images) or videos:
-            raise ValueError(
+            raise UsageError(
                 f"the prompt holds {found} <|image_pad|> and {videos} <|video_pad|> tokens for "
                 f"{len(images)} image(s): the task or history text contains a vision token"
             )

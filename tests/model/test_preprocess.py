@@ -10,11 +10,12 @@ import torch
 from PIL import Image
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-from qwen_gui_agent.envs.base import Observation
+from qwen_gui_agent.actions.decision import HistoryEntry
+from qwen_gui_agent.actions.observation import Observation
+from qwen_gui_agent.actions.prompt import build_messages, frame_for, images_of
+from qwen_gui_agent.errors import UsageError
 from qwen_gui_agent.model.local import QwenPolicy
-from qwen_gui_agent.model.policy import HistoryEntry
 from qwen_gui_agent.model.preprocess import FastInputs, VisionSpec, pixel_inputs, to_rgb
-from qwen_gui_agent.model.prompt import build_messages, frame_for, images_of
 
 MIN, MAX = 4 * 28 * 28, 16384 * 28 * 28
 
@@ -86,7 +87,7 @@ def test_settings_come_from_the_checkpoint_config() -> None:
                                      temporal_patch_size=2, image_mean=[0.5, 0.5, 0.5],
                                      image_std=[0.5, 0.5, 0.5], rescale_factor=0.00392)
     spec = VisionSpec.of(stock)
-    assert (spec.patch_size, spec.factor, spec.image_mean) == (16, 32, (0.5, 0.5, 0.5))
+    assert (spec.patch_size, spec.bounds.factor, spec.image_mean) == (16, 32, (0.5, 0.5, 0.5))
     _assert_same_pixels([_noise(1366, 768)], stock)
 
 
@@ -105,7 +106,7 @@ def test_only_stock_processors_with_stock_steps_get_a_spec() -> None:
     assert VisionSpec.of(Custom()) is None
     assert VisionSpec.of(_stock(do_normalize=False)) is None
     assert VisionSpec.of(_stock(do_convert_rgb=False)) is None
-    with pytest.raises(ValueError, match="at least one image"):
+    with pytest.raises(UsageError, match="at least one image"):
         pixel_inputs([], VisionSpec.of(_stock()))
 
 
@@ -145,9 +146,9 @@ def test_text_only_prompt_and_stray_vision_tokens(tiny_model) -> None:
     inputs = fast(text, [])
     assert list(inputs) == list(expected)
     assert all(torch.equal(inputs[k], expected[k]) for k in inputs)
-    with pytest.raises(ValueError, match="contains a vision token"):
+    with pytest.raises(UsageError, match="contains a vision token"):
         fast("type <|image_pad|> " + text.replace("hello", "<|image_pad|>"), [_noise(56, 56)])
-    with pytest.raises(ValueError, match="1 <\\|video_pad\\|>"):
+    with pytest.raises(UsageError, match="1 <\\|video_pad\\|>"):
         fast("<|video_pad|>", [])
 
 

@@ -16,7 +16,7 @@ tokens against the number of history screenshots shown (``--history``).
 
     python benchmarks/bench_model.py                       # tiny model, CPU, 1920x1080
     python benchmarks/bench_model.py --size 7b --device cuda --dtype bfloat16 \\
-        --attn sdpa,flash_attention_2 --repeats 10         # the GPU check (about 3 min)
+        --attn sdpa,flash_attention_2 --repeats 10         # the GPU check
 
 On a bare GPU machine with torch, the package still needs pydantic (with
 pydantic-core, annotated-types, typing-inspection) and the transformers this
@@ -26,7 +26,7 @@ repository root as ``qwen_gui_agent`` and run from it::
     pip install --no-index --no-deps --target /tmp/site .whl/*.whl
     mkdir -p /tmp/p && ln -s "$PWD" /tmp/p/qwen_gui_agent
     export PYTHONPATH=/tmp/site:/tmp/p PYTHONUNBUFFERED=1
-    python3 benchmarks/bench_model.py --size 7b --device cuda --dtype bfloat16 \
+    python3 benchmarks/bench_model.py --size 7b --device cuda --dtype bfloat16 \\
         --attn sdpa,flash_attention_2 --repeats 10
     python3 benchmarks/bench_preprocess.py --device cuda --threads 0
 """

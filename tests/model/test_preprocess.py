@@ -138,6 +138,20 @@ def test_inputs_equal_the_stock_processor(tiny_model, sizes) -> None:
         expected["image_grid_thw"].prod(dim=1).sum()) // merge
 
 
+def test_token_types_only_where_the_processor_returns_them(tiny_model_dir) -> None:
+    """Processors of transformers before 5.x return no ``mm_token_type_ids``; neither do we."""
+    from qwen_gui_agent.model.processor import load_processor
+
+    processor = load_processor(tiny_model_dir)
+    processor.return_mm_token_type_ids = False
+    messages = _messages([(640, 480)])
+    text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    expected = processor(text=[text], images=images_of(messages), return_tensors="pt")
+    inputs = FastInputs.for_processor(processor)(text, images_of(messages))
+    assert list(inputs) == list(expected) == [
+        "input_ids", "attention_mask", "pixel_values", "image_grid_thw"]
+
+
 def test_text_only_prompt_and_stray_vision_tokens(tiny_model) -> None:
     _, processor = tiny_model
     fast = FastInputs.for_processor(processor)

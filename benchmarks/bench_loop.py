@@ -28,6 +28,8 @@ import tempfile
 import time
 from typing import Any, Sequence
 
+from _report import target
+
 PAGE = """<!doctype html><html><body style="margin:0;font:20px sans-serif">
 <h1>Loop benchmark</h1><p>Clicks land on empty space; the page does not change.</p>
 </body></html>"""
@@ -101,6 +103,9 @@ def main(argv: list[str] | None = None) -> None:
             agent.finish("success", "benchmark done")
 
     bare = _ms(totals["bare"])
+    own_loop, own_rec = _ms(phases["loop"]["own"]), _ms(phases["loop+rec"]["own"])
+    # From the exact own times: whole steps differ by more than recording costs (observe noise).
+    recording = (bare + own_rec) / (bare + own_loop)
     print(f"browser env, viewport {width}x{height}, {args.rounds} rounds, median ms per step")
     print(f"{'mode':<10} {'step':>8} {'overhead':>9} {'ratio':>7} {'own':>7} {'own/bare':>9}   phases")
     print(f"{'bare':<10} {bare:8.2f} {0:9.2f} {1:7.3f} {'':>7} {'':>9}   observe+decide+execute")
@@ -109,6 +114,10 @@ def main(argv: list[str] | None = None) -> None:
         detail = "  ".join(f"{p}={_ms(v):.2f}" for p, v in phases[name].items())
         print(f"{name:<10} {total:8.2f} {total - bare:9.2f} {total / bare:7.3f} {own:7.2f} "
               f"{own / bare:9.3f}   {detail}")
+    target("agent loop's own time per step (recording off)", f"{own_loop:.2f} ms", "<= 1 ms",
+           own_loop <= 1.0, f"bare step {bare:.2f} ms")
+    target("step time, recording on / off (bare step + own time)", f"{recording:.3f}x",
+           "<= 1.05x", recording <= 1.05, f"own {own_rec:.2f} vs {own_loop:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,12 @@ Loads from a hub id or a local checkpoint directory. Defaults suit a GPU
 else SDPA); without a GPU pick ``Qwen/Qwen2.5-VL-3B-Instruct`` (CPU float32,
 slow but it works). Decoding is greedy unless ``do_sample=True``.
 
-The screenshot is resized to the frame's model size before the processor sees
-it, and the processor's pixel bounds are set per call so that size is a fixed
-point of its own ``smart_resize``: model coordinates map back exactly.
+The screenshot is resized to the frame's model size before it reaches this
+module, and the pixel bounds are widened per call so that size is a fixed point
+of ``smart_resize``: model coordinates map back exactly. Inputs are built by the
+fast path (:mod:`qwen_gui_agent.model.preprocess`: tensors on the model's
+device, equal to the stock processor's), or by the stock processor where the
+fast path does not reproduce the checkpoint's image processor.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from qwen_gui_agent.model.checkpoints import (
     missing_parts,
 )
 from qwen_gui_agent.model.defaults import DEFAULT_MODEL, SMALL_MODEL
+from qwen_gui_agent.model.preprocess import FastInputs
 from qwen_gui_agent.model.processor import ImageOnlyQwenProcessor, load_processor
 from qwen_gui_agent.model.prompted import Completion, PromptedPolicy
 
@@ -45,9 +49,11 @@ class QwenPolicy(PromptedPolicy):
     checkpoint's config when not given (UI-TARS-1.5 by its name, since its
     config is a Qwen2.5-VL one). ``min_pixels`` / ``max_pixels`` change the
     family's pixel budget: images are resized for the family, not by the
-    checkpoint's processor settings, so the model's points map back exactly. ``logits_processor`` (e.g. :class:`~qwen_gui_agent.model.forcing.ForcedOutput`)
-    is applied to every ``generate`` call. ``hub_kwargs`` (``revision``,
+    checkpoint's processor settings, so the model's points map back exactly.
+    ``logits_processor`` (e.g. :class:`~qwen_gui_agent.model.forcing.ForcedOutput`) is applied to every ``generate`` call. ``hub_kwargs`` (``revision``,
     ``local_files_only``, ``cache_dir``, ``token``) go to every ``from_pretrained``.
+    ``fast_preprocess=False`` builds inputs with the stock processor even where the
+    fast path applies (to compare the two, or to rule the fast path out).
     """
 
     def __init__(
@@ -68,6 +74,7 @@ class QwenPolicy(PromptedPolicy):
         history_images: int = 0,
         extensions: Iterable[str] = (),
         logits_processor: Any = None,
+        fast_preprocess: bool = True,
         **hub_kwargs: Any,
     ) -> None:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -92,6 +99,7 @@ class QwenPolicy(PromptedPolicy):
             self.attn_implementation = model.config._attn_implementation
         self.model.eval()
         self.processor = processor
+        self._fast = FastInputs.for_processor(processor) if fast_preprocess else None
         super().__init__(
             family=family or detect_family(self.model.config.to_dict(), self.name),
             min_pixels=min_pixels, max_pixels=max_pixels,
@@ -109,16 +117,24 @@ class QwenPolicy(PromptedPolicy):
                 f"dtype={self.dtype}, attn={self.attn_implementation!r})")
 
     def prepare(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
-        """Processor inputs for ``messages`` on the model's device (no resizing happens)."""
+        """Model inputs for ``messages`` on the model's device (no resizing happens).
+
+        The stock processor runs only where :class:`FastInputs` does not apply: an
+        image processor other than the stock Qwen2-VL classes (a subclass may change
+        any step) or one with resize, RGB conversion, rescale or normalisation off,
+        whose output the fast path would not reproduce.
+        """
         images = images_of(messages)
         text = self.processor.apply_chat_template(messages, tokenize=False,
                                                   add_generation_prompt=True)
         areas = [image.width * image.height for image in images]
         # Widen the bounds around the (already resized) images: smart_resize keeps them as they are.
-        size = {"shortest_edge": min([self.image_bounds.min_pixels, *areas]),
-                "longest_edge": max([self.image_bounds.max_pixels, *areas])}
+        bounds = self.image_bounds
+        low, high = min([bounds.min_pixels, *areas]), max([bounds.max_pixels, *areas])
+        if self._fast is not None:
+            return self._fast(text, images, device=self.device, min_pixels=low, max_pixels=high)
         inputs = self.processor(text=[text], images=images or None, return_tensors="pt",
-                                images_kwargs={"size": size})
+                                images_kwargs={"size": {"shortest_edge": low, "longest_edge": high}})
         return inputs.to(self.device)
 
     def _complete(self, messages: list[dict[str, Any]]) -> Completion:

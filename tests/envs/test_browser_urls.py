@@ -36,6 +36,7 @@ LINKS = """<!doctype html><title>links</title>
 <button class="t" style="top: 250px" id="timer" onclick="setTimeout(() => location.href = '{evil}/timer.html', 10)">
 a script, a moment later</button>
 <a class="t" style="top: 290px" id="allowed" href="{home}/redirect?to={home}/static.html">an allowed redirect</a>
+<a class="t" style="top: 330px" id="newtab" target="_blank" href="{home}/static.html">an allowed new tab</a>
 """
 
 
@@ -99,9 +100,13 @@ def test_a_refused_site_is_never_loaded_however_it_is_reached(
 
 
 def test_allowed_pages_work_as_before(fenced: BrowserEnv, sites: tuple[PageServer, PageServer]) -> None:
-    """Redirects within the allowed site are followed (two hops here), downloads still arrive."""
+    """Redirects within the allowed site are followed (two hops here), new tabs open, downloads arrive."""
     home, evil = sites
     fenced.page.goto(home.url("links.html"))
+    x, y = centre(fenced, "newtab")
+    assert fenced.execute(Click(x=x, y=y)).info["new_page"] in ("about:blank", home.url("static.html"))
+    fenced.page.wait_for_url(home.url("static.html"))  # the new tab, through the router
+    fenced.page.close()  # back to the first tab
     assert refusals_after_click(fenced, "allowed", wait_s=0) == []
     fenced.page.wait_for_url(home.url("static.html"))
     hop = f"{home.url('redirect')}?to={quote(home.url('links.html'), safe='')}"

@@ -17,12 +17,13 @@ from urllib.parse import quote
 
 import pytest
 from fixtures.browser import PageServer
+from fixtures.ports import closed_port
 
 from qwen_gui_agent.actions.models import Click, Navigate
 from qwen_gui_agent.envs.browser.env import BrowserEnv
 from qwen_gui_agent.envs.browser.launch import profiles_root
 from qwen_gui_agent.envs.browser.urls import DomainPattern, UrlPolicy
-from qwen_gui_agent.errors import UrlRefused, UsageError
+from qwen_gui_agent.errors import EnvError, UrlRefused, UsageError
 
 LINKS = """<!doctype html><title>links</title>
 <style>body {{ margin: 0 }} .t {{ position: absolute; left: 10px; width: 300px; height: 30px; display: block }}</style>
@@ -133,6 +134,11 @@ def test_navigate_to_a_refused_site_is_an_action_error(fenced: BrowserEnv,
             fenced.execute(Navigate(url=url))
         assert fenced.observe().url == home.url("static.html")
     assert evil.requests == []
+
+
+def test_an_unreachable_allowed_site_fails_as_it_would_without_the_list() -> None:
+    with pytest.raises(EnvError, match="start page did not open: could not open .*ERR_CONNECTION_REFUSED"):
+        BrowserEnv(url=f"http://127.0.0.1:{closed_port()}/", allowed_domains=["127.0.0.1"])
 
 
 def test_a_refused_start_page_stops_before_chromium(sites: tuple[PageServer, PageServer]) -> None:

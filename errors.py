@@ -25,7 +25,9 @@ they replace were, so existing ``except ValueError`` handlers still catch them.
     │   ├── GroundingError       asked to point at something, the model did not
     │   └── ActionError          this action cannot be done; the env is fine
     │       ├── UnsupportedAction
-    │       └── OutOfScreen
+    │       ├── OutOfScreen
+    │       ├── AppNotAllowed    open_app named no app the user allowed
+    │       └── UrlRefused       a URL outside the browser's scheme / domain policy
     ├── UnusableError
     │   ├── EnvError             lost device, dead X server, crashed browser
     │   ├── ModelError           ModelNotFound, ModelOutOfMemory, ScriptExhausted,
@@ -103,6 +105,20 @@ class UnsupportedAction(ActionError):
 
 class OutOfScreen(ActionError):
     """A coordinate lies outside the current screenshot."""
+
+
+class AppNotAllowed(ActionError):
+    """``open_app`` named no app the user allowed (or several); the message lists the names it may use.
+
+    The model only ever picks from the user's list: what it writes is never run.
+    """
+
+
+class UrlRefused(ActionError):
+    """A URL the browser env's policy refuses (a scheme not allowed, a domain not listed).
+
+    The refused page is never loaded; the message says which rule refused it.
+    """
 
 
 # -- something the run depends on is unusable: stop --------------------------------------

@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     from qwen_gui_agent.actions.models import Click
     from qwen_gui_agent.envs.browser.env import BrowserEnv
 
-    with BrowserEnv(url=PAGE, viewport=(width, height), device_scale_factor=args.dsf, pause=0) as env:
+    with BrowserEnv(url=PAGE, viewport=(width, height), device_scale_factor=args.dsf, pause=0,
+                    allow_schemes=["data"]) as env:
         page = env.page
         default_pause = BrowserEnv.__init__.__kwdefaults__["pause"]
 

@@ -27,10 +27,16 @@ class Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 def screen_size(text: str) -> tuple[int, int]:
+    from qwen_gui_agent.envs.limits import check_screen_size
+    from qwen_gui_agent.errors import UsageError
+
     width, sep, height = text.lower().partition("x")
     if not sep or not width.isdigit() or not height.isdigit() or int(width) < 1 or int(height) < 1:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x800, got {text!r}")
-    return int(width), int(height)
+    try:
+        return check_screen_size(int(width), int(height), "the size")
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def positive_int(text: str) -> int:
@@ -99,9 +105,23 @@ def add_env_options(parser: argparse.ArgumentParser, required: bool = True,
     group.add_argument("--serial", help="android: the adb serial (default: the only device)")
     group.add_argument("--adb-port", type=positive_int, metavar="PORT",
                        help="android: the adb server's port (default: $ANDROID_ADB_SERVER_PORT or 5037)")
+    group.add_argument("--allow-scheme", action="append", default=[], metavar="SCHEME",
+                       help="browser: let pages of this URL scheme open too, e.g. file (only http, "
+                            "https and about:blank open by default); repeatable")
+    group.add_argument("--allow-domain", action="append", default=[], metavar="PATTERN",
+                       help="browser: open only pages of these sites, e.g. '*.example.com' (the site "
+                            "and its subdomains) or localhost:8000; links, redirects and new tabs to "
+                            "others are refused; repeatable")
     group.add_argument("--display", help="desktop: the X display, e.g. :0 (default: $DISPLAY)")
     group.add_argument("--virtual-display", type=screen_size, metavar="WxH",
                        help="desktop: start a private Xvfb display of this size for the run")
+    group.add_argument("--app", action="append", default=[], metavar="LABEL=COMMAND",
+                       help="desktop: an app the model may open by its LABEL, e.g. "
+                            "'Text Editor=gedit --new-window' (the model only names it; the command "
+                            "is yours); repeatable. Without --app or --installed-apps it opens none")
+    group.add_argument("--installed-apps", action="store_true",
+                       help="desktop: also let the model open the installed applications by their "
+                            "menu name (freedesktop .desktop entries)")
     if settle:
         group.add_argument("--settle", action="store_true",
                            help="wait for the screen to stop changing before each observation")

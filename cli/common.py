@@ -89,4 +89,6 @@ def env_options_from(args: argparse.Namespace, kind: str, **defaults: Any) -> di
         raise UsageError("--virtual-display applies to the desktop env only")
     return env_options(kind, url=args.url or defaults.get("url"), headed=args.headed,
                        viewport=args.viewport or defaults.get("viewport"), serial=args.serial,
-                       adb_port=args.adb_port, display=args.display)
+                       adb_port=args.adb_port, display=args.display, apps=args.app,
+                       installed_apps=args.installed_apps, allow_schemes=args.allow_scheme,
+                       allow_domains=args.allow_domain)

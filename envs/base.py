@@ -57,8 +57,10 @@ class BaseEnv(ABC):
     """Template for envs. Subclasses set ``kind`` and write one ``_do_<type>`` per action type."""
 
     kind: ClassVar[EnvKind]
-    capabilities: ClassVar[frozenset[str]] = frozenset()
-    """Derived from the ``_do_<type>`` methods (see ``__init_subclass__``)."""
+    capabilities: frozenset[str] = frozenset()
+    """Derived from the ``_do_<type>`` methods (see ``__init_subclass__``); an instance may
+    narrow it when its configuration leaves an action nothing to do (a desktop with no
+    apps allowed has no ``open_app``)."""
     options: dict[str, Any]
 
     settle_timeout: float = 3.0

@@ -27,6 +27,7 @@ from qwen_gui_agent.actions.decision import Decision, HistoryEntry
 from qwen_gui_agent.envs import Observation
 
 PAGE = Path(__file__).parent / "pages" / "signup.html"
+"""A local page: the browser env opens only http(s) unless told, hence allow_schemes=["file"]."""
 FIELD_COLOUR = (0xBB, 0xDE, 0xFB)   # #bbdefb, the name field's background
 BUTTON_COLOUR = (0x2E, 0x7D, 0x32)  # #2e7d32, the Sign-up button
 
@@ -65,7 +66,7 @@ def main() -> int:
     parser.add_argument("--record", default="runs", help="where trajectories go (default: runs/)")
     args = parser.parse_args()
 
-    with make_env("browser", url=PAGE.as_uri(), headless=not args.headed) as env:
+    with make_env("browser", url=PAGE.as_uri(), allow_schemes=["file"], headless=not args.headed) as env:
         agent = Agent(SignUpPolicy(args.name), env, max_steps=6, record_dir=args.record,
                       on_step=lambda s: print(f"step {s.index}: {s.actions[0].type if s.actions else '-'}"
                                               f"  {s.decision.thought if s.decision else s.error}"))

@@ -83,7 +83,7 @@ def solve(policy: Any, who: str, runs: Path, headed: bool, max_steps: int) -> tu
     part(1, f"{who} does the task through the Agent loop, recording",
          "screenshot -> policy -> guard -> browser -> recorder, the loop every run uses")
     fact(f"task: {TASK}")
-    with make_env("browser", url=PAGE.as_uri(), headless=not headed) as env:
+    with make_env("browser", url=PAGE.as_uri(), allow_schemes=["file"], headless=not headed) as env:
         agent = Agent(policy, env, max_steps=max_steps, record_dir=runs,
                       on_step=lambda s: fact(f"step {s.index}: {describe(s)}"
                                              + ("  (executed in the browser)" if s.executed else "")))
@@ -122,7 +122,7 @@ def export_run(run: Path, runs: Path) -> int:
 def replay_run(run: Path, runs: Path, headed: bool) -> tuple[Any, str]:
     part(4, "a replay of that run in a fresh browser",
          "the recorded actions re-executed, each after checking the screen matches the recorded one")
-    with make_env("browser", url=PAGE.as_uri(), headless=not headed) as env:
+    with make_env("browser", url=PAGE.as_uri(), allow_schemes=["file"], headless=not headed) as env:
         result = replay(run, env, record_dir=runs, speed=0)
         greeting = env.page.text_content("#greeting") or ""
     fact(f"-> replay {result.status}: {result.replayed} recorded step(s) re-executed, "
@@ -144,7 +144,7 @@ def tiny_model_step() -> None:
 
     logging.disable_progress_bar()
     policy = build_policy(model="tiny")
-    with make_env("browser", url=PAGE.as_uri()) as env:
+    with make_env("browser", url=PAGE.as_uri(), allow_schemes=["file"]) as env:
         observation = env.observe()
     prompt = policy.prompt(TASK, observation, [])
     inputs = policy.prepare(prompt.messages)

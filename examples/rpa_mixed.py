@@ -22,6 +22,7 @@ from qwen_gui_agent.envs import ActionError
 from qwen_gui_agent.errors import ParseError
 
 PAGE = Path(__file__).parent / "pages" / "signup.html"
+"""A local page: the browser env opens only http(s) unless told, hence allow_schemes=["file"]."""
 
 
 def main() -> int:
@@ -29,7 +30,7 @@ def main() -> int:
     add_model_options(parser)
     args = parser.parse_args()
     policy = make_policy(args)
-    with make_env("browser", url=PAGE.as_uri()) as env:
+    with make_env("browser", url=PAGE.as_uri(), allow_schemes=["file"]) as env:
         env.page.fill("#name", "Ada Lovelace")           # fixed steps: the DOM is known
         env.page.check("#news")
         try:                                             # model step: find it on the screen

@@ -4,7 +4,8 @@
     python examples/run_browser.py --endpoint http://localhost:8000/v1
     python examples/run_browser.py --tiny        # offline smoke run, no weights needed
 
-The same as: qwen-agent run "..." --env browser --url file://.../examples/pages/signup.html
+The same as: qwen-agent run "..." --env browser --allow-scheme file \
+    --url file://.../examples/pages/signup.html
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from _common import add_model_options, make_policy, run_task
 from qwen_gui_agent import make_env
 
 PAGE = Path(__file__).parent / "pages" / "signup.html"
+"""A local page: the browser env opens only http(s) unless told, hence allow_schemes=["file"]."""
 
 
 def main() -> int:
@@ -25,7 +27,7 @@ def main() -> int:
     parser.add_argument("--headed", action="store_true", help="show the browser window")
     args = parser.parse_args()
     policy = make_policy(args)
-    with make_env("browser", url=PAGE.as_uri(), headless=not args.headed) as env:
+    with make_env("browser", url=PAGE.as_uri(), allow_schemes=["file"], headless=not args.headed) as env:
         return run_task(env, policy, "Sign up for the newsletter as Ada Lovelace.", args)
 
 

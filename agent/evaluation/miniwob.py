@@ -130,9 +130,15 @@ class MiniWoB(LiveSuite):
         if not ids:
             return
         if self.browser is not None:
+            refusal = self.browser.policy.refusal("file:///miniwob/task.html")
+            if refusal is not None:
+                raise UsageError(f"MiniWoB++ opens its tasks from files, which this browser "
+                                 f"refuses ({refusal}): make it with allow_schemes=['file']")
             yield from self._play(self.browser, policy, ids)
             return
-        with BrowserEnv(viewport=TASK_AREA, device_scale_factor=self.scale, pause=0.05) as env:
+        # MiniWoB++'s tasks are the package's own HTML files, opened from disk
+        with BrowserEnv(viewport=TASK_AREA, device_scale_factor=self.scale, pause=0.05,
+                        allow_schemes=["file"]) as env:
             yield from self._play(env, policy, ids)
 
     def _play(self, env: BrowserEnv, policy: Policy, ids: Sequence[str]) -> Iterator[Score]:

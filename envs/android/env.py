@@ -63,6 +63,9 @@ _STATE_COMMAND = (
     "dumpsys window | grep -E 'mCurrentFocus|mFocusedApp'"
 )
 _SCROLL_MS = 500
+SERIAL = re.compile(r"^[A-Za-z0-9._:%\[\]-]{1,128}$")
+"""What an adb serial looks like: ``emulator-5554``, ``R58M12ABC``, ``192.168.1.5:5555``,
+``[fe80::1%wlan0]:5555``, ``adb-XYZ._adb-tls-connect._tcp``; never spaces or shell syntax."""
 
 
 class _BadScreenshot(EnvError):
@@ -91,6 +94,7 @@ class AndroidEnv(BaseEnv):
                  apps: dict[str, str] | None = None, timeout: float = 30.0) -> None:
         if ime not in ("auto", "adbkeyboard", "input"):
             raise UsageError(f"ime must be 'auto', 'adbkeyboard' or 'input', not {ime!r}")
+        _check_options(serial, adb_port, timeout)
         try:
             import adbutils
         except ImportError as error:
@@ -382,6 +386,17 @@ class AndroidEnv(BaseEnv):
 
     def _do_wait(self, action: Any) -> None:
         time.sleep(action.seconds)
+
+
+def _check_options(serial: str | None, adb_port: int | None, timeout: float) -> None:
+    """Refuse options no device can have before any adb call (they may come from a file)."""
+    if serial is not None and not (isinstance(serial, str) and SERIAL.match(serial)):
+        raise UsageError(f"{str(serial)[:80]!r} is not an adb serial (such as emulator-5554, "
+                         "R58M12ABC or 192.168.1.5:5555); `adb devices` lists them")
+    if adb_port is not None and not (isinstance(adb_port, int) and 0 < adb_port < 65536):
+        raise UsageError(f"adb_port must be a TCP port (1-65535), got {adb_port!r}")
+    if not (isinstance(timeout, (int, float)) and 0 < timeout <= 3600):
+        raise UsageError(f"timeout must be a number of seconds in (0, 3600], got {timeout!r}")
 
 
 def _listing(infos: list[Any]) -> str:

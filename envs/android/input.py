@@ -6,11 +6,12 @@ Kept free of adbutils so each rule is testable on its own.
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 from dataclasses import dataclass
 
-from qwen_gui_agent.errors import ActionError
+from qwen_gui_agent.errors import ActionError, brief
 
 # -- text -------------------------------------------------------------------------
 
@@ -233,37 +234,50 @@ KNOWN_APPS: dict[str, tuple[str, ...]] = {
 """Common labels whose package name does not contain them; first installed wins."""
 
 
-def resolve_app(name: str, packages: list[str], extra: dict[str, str] | None = None) -> str:
-    """The package to launch for ``name`` (a package name or an app label).
+PACKAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
+"""What an Android package name looks like (``com.android.settings``)."""
 
-    Android offers no shell command that prints app labels, so a label is
-    matched against the user's ``apps`` map, then a table of common apps, then
-    the installed package names (words of the label as segments of the name).
-    Raises ``LookupError`` naming the candidates when none or several fit.
+
+def resolve_app(name: str, packages: list[str], extra: dict[str, str] | None = None) -> str:
+    """The package to launch for ``name``: a package name, or an app label, matched strictly.
+
+    A model steered by a page must not get "close enough": nothing is guessed
+    from parts of package names. In order:
+
+    1. a label of the user's ``apps`` map (case and spacing ignored);
+    2. a name that looks like a package must be an installed package, exactly;
+    3. a label of the common-apps table (first installed package wins);
+    4. the last part of exactly one installed package (``firefox`` ->
+       ``org.mozilla.firefox``), case ignored, spaces removed.
+
+    Android offers no shell command that prints app labels, so these are the
+    names there are. Anything else is an :class:`ActionError` listing the
+    close candidates.
     """
-    if name in packages:
-        return name
-    label = " ".join(name.lower().split())
+    label = " ".join(name.casefold().split())
     for table_label, package in (extra or {}).items():
-        if " ".join(table_label.lower().split()) == label:
+        if " ".join(table_label.casefold().split()) == label:
             return package
+    if PACKAGE_NAME.match(name.strip()):
+        if name.strip() in packages:
+            return name.strip()
+        raise ActionError(f"no installed package is named {brief(name)}{_close(name.strip(), packages)}")
     for package in KNOWN_APPS.get(label, ()):
         if package in packages:
             return package
-    words = re.findall(r"[a-z0-9]+", label)
-    scores: dict[str, int] = {}
-    for package in packages:
-        segments = package.lower().split(".")
-        score = sum(2 if word in segments else 1 if word in package.lower() else 0 for word in words)
-        if score and "".join(words) == segments[-1]:
-            score += 2
-        if score:
-            scores[package] = score
-    if not scores:
-        raise ActionError(f"no installed app matches {name!r}; give its package name "
-                          f"(`adb shell pm list packages` lists them)")
-    best = max(scores.values())
-    winners = sorted(p for p, s in scores.items() if s == best)
-    if len(winners) > 1:
-        raise ActionError(f"{name!r} could be any of {', '.join(winners)}; give the package name")
-    return winners[0]
+    squashed = label.replace(" ", "")
+    found = sorted(p for p in packages if p.rsplit(".", 1)[-1].casefold() == squashed)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ActionError(f"{brief(name)} could be any of {', '.join(found)}; give the package name")
+    names = [*(extra or {}), *(k for k, v in KNOWN_APPS.items() if any(p in packages for p in v)),
+             *packages, *(p.rsplit(".", 1)[-1] for p in packages)]
+    raise ActionError(f"no installed app is named {brief(name)}{_close(label, names)}; give an installed "
+                      "package name (`adb shell pm list packages` lists them)")
+
+
+def _close(name: str, candidates: list[str]) -> str:
+    """``"; close names: a, b"`` for the candidates most like ``name``, or ``""``."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=5, cutoff=0.6)
+    return f"; close names: {', '.join(close)}" if close else ""

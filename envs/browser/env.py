@@ -13,6 +13,21 @@ are saved into ``downloads_dir`` and named in ``Outcome.info["downloads"]`` (or,
 when one starts after the action returned, in the next observation's
 ``extra["downloads"]``); :attr:`BrowserEnv.downloads` lists them all.
 
+What the env may open is a :class:`~qwen_gui_agent.envs.browser.urls.UrlPolicy`:
+``http`` / ``https`` (and ``about:blank``) unless the user allows more
+schemes, and optionally only some domains. The model's ``navigate`` to a
+refused URL raises :class:`~qwen_gui_agent.errors.UrlRefused`; with a domain
+list, any other way onto a refused page (a link, a redirect, a form, a new
+tab) is stopped at the network level (:mod:`.routing`): the env stays where
+it was, and the next Outcome (or Observation ``extra``) says why under
+``refused``: a list of sentences written for the model. A screenshot is never
+taken of a page the policy refuses (a script that drove ``env.page`` there
+finds the env back on ``about:blank``, with the refusal reported).
+
+The profile (cookies, history) is a throw-away folder removed by ``close()``;
+one left by a killed process is removed when the next env starts (see
+:mod:`.launch`). Downloads are the user's data and are kept.
+
 Like all Playwright sync objects, an env must be used from the thread that made it.
 """
 
@@ -51,41 +66,23 @@ from qwen_gui_agent.envs.browser.launch import (
     acquire_playwright,
     browser_process,
     find_chromium,
+    new_profile,
     process_alive,
     reap_profile,
     release_playwright,
 )
-from qwen_gui_agent.errors import ActionError, EnvError, UnsupportedAction, UsageError
+from qwen_gui_agent.envs.browser.routing import DocumentRouter
+from qwen_gui_agent.envs.browser.urls import UrlPolicy, normalize_url, shorten
+from qwen_gui_agent.envs.limits import check_screen_size
+from qwen_gui_agent.errors import ActionError, EnvError, UnsupportedAction, UrlRefused, UsageError
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Dialog, Download, Page
 
     from qwen_gui_agent.actions.models import Action
 
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-_KNOWN_SCHEMES = ("http", "https", "file", "about", "data", "chrome", "view-source", "blob", "ftp")
-_LOCAL_HOST = re.compile(r"^(localhost|127(\.\d{1,3}){3}|\[::1\]|0\.0\.0\.0)(:\d+)?([/?#]|$)")
-_IP_HOST = re.compile(r"^\d{1,3}(\.\d{1,3}){3}(:\d+)?([/?#]|$)")
-
-
-def normalize_url(url: str) -> str:
-    """Add a scheme where a model or user left it out.
-
-    ``example.com/a`` becomes ``https://example.com/a``; a loopback host or an
-    IP address (``localhost:8000``, ``192.168.1.5``) gets ``http://``, since
-    local servers rarely speak TLS. URLs with a scheme are left alone.
-    """
-    url = url.strip()
-    if not url:
-        raise ActionError("the URL is empty")
-    if url.startswith("//"):
-        return "https:" + url
-    scheme = _SCHEME.match(url)
-    if scheme and scheme.group(0)[:-1].lower() in _KNOWN_SCHEMES:
-        return url
-    if _LOCAL_HOST.match(url) or _IP_HOST.match(url):
-        return "http://" + url
-    return "https://" + url
+MAX_DEVICE_SCALE_FACTOR = 8.0
+MIN_DEVICE_SCALE_FACTOR = 0.25
 
 
 def _first_line(exc: BaseException) -> str:
@@ -117,6 +114,16 @@ class BrowserEnv(BaseEnv):
             effects (a download, a new tab, a repaint) land in this Outcome and
             the next screenshot; 0 returns at once.
         args: extra Chromium command-line flags.
+        allow_schemes: URL schemes allowed besides http and https (e.g.
+            ``("file",)``); the model can never open others.
+        allowed_domains: if given, the only sites the browser may show
+            (patterns such as ``"*.example.com"``, ``"localhost:8000"``; see
+            :mod:`.urls`), enforced on every page however it is reached.
+            Service workers are then blocked (they could answer a navigation
+            out of the router's sight).
+
+    Options that cannot work (a viewport no screen has, a start URL the policy
+    refuses, a malformed domain pattern) raise UsageError before Chromium starts.
     """
 
     kind: ClassVar[EnvKind] = "browser"
@@ -133,19 +140,18 @@ class BrowserEnv(BaseEnv):
         timeout: float = 30.0,
         pause: float = 0.05,
         args: Sequence[str] = (),
+        allow_schemes: Sequence[str] = (),
+        allowed_domains: Sequence[str] | None = None,
     ) -> None:
-        width, height = viewport
-        if int(width) <= 0 or int(height) <= 0:
-            raise UsageError(f"viewport must be positive, got {viewport!r}")
-        if not device_scale_factor > 0:
-            raise UsageError(f"device_scale_factor must be positive, got {device_scale_factor!r}")
-        self.viewport = (int(width), int(height))
-        self.device_scale_factor = float(device_scale_factor)
-        self.timeout = float(timeout)
-        self.pause = float(pause)
+        self.viewport, self.device_scale_factor = _check_screen(viewport, device_scale_factor)
+        self.timeout, self.pause = _check_times(timeout, pause)
+        self.policy = UrlPolicy(allow_schemes, allowed_domains)
+        """What the browser may open (see :mod:`.urls`)."""
+        start_url = None if url is None else _start_url(url, self.policy)
         self.options: dict[str, Any] = {
             "url": url, "viewport": list(self.viewport),
             "device_scale_factor": self.device_scale_factor, "headless": headless,
+            **self.policy.options,
         }
         self.downloads: list[Path] = []
         """Every file saved so far, in order."""
@@ -155,6 +161,8 @@ class BrowserEnv(BaseEnv):
         self._unreported: dict[str, Any] = {}
         self._context_closed = False
         self._crashed: set[Page] = set()
+        self._refused: list[str] = []  # refusals not yet reported, sentences for the model
+        self._router: DocumentRouter | None = None
         self._hung: str | None = None  # what the browser was doing when the watchdog stopped it
         self._pointer = (self.viewport[0] / 2, self.viewport[1] / 2)
         executable = find_chromium(executable_path)
@@ -164,7 +172,7 @@ class BrowserEnv(BaseEnv):
 
         self._playwright_error = PlaywrightError
         self._playwright_timeout = PlaywrightTimeout
-        self._profile = Path(tempfile.mkdtemp(prefix="qwen-agent-chromium-"))
+        self._profile = new_profile()
         playwright = acquire_playwright()
         try:
             self._context: BrowserContext = playwright.chromium.launch_persistent_context(
@@ -172,6 +180,7 @@ class BrowserEnv(BaseEnv):
                 args=[*LAUNCH_ARGS, *args], viewport={"width": self.viewport[0], "height": self.viewport[1]},
                 device_scale_factor=self.device_scale_factor, accept_downloads=True,
                 timeout=self.timeout * 1000,
+                service_workers="block" if self.policy.domains is not None else "allow",
             )
         except Exception as exc:
             release_playwright()
@@ -186,14 +195,17 @@ class BrowserEnv(BaseEnv):
         """PID of the main Chromium process (None where /proc is unavailable)."""
         try:
             self._context.set_default_timeout(self.timeout * 1000)
+            if self.policy.domains is not None:
+                self._router = DocumentRouter(self.policy, self.timeout, self._refused.append)
+                self._router.install(self._context)
             self._context.on("page", self._on_new_page)
             self._context.on("close", self._on_context_close)
             for page in self._context.pages:  # a persistent context starts with one tab
                 self._watch(page)
             self._page: Page = self._context.pages[-1] if self._context.pages else self._context.new_page()
             self._unreported.clear()
-            if url is not None:
-                self._navigate(self._page, normalize_url(url))
+            if start_url is not None:
+                self._navigate(self._page, start_url)
         except ActionError as exc:
             self.close()
             raise EnvError(f"the start page did not open: {exc}") from exc
@@ -242,6 +254,7 @@ class BrowserEnv(BaseEnv):
 
         page = self._live_page()
         with self._errors("taking a screenshot", fatal=True), self._watchdog("a screenshot", 2):
+            self._leave_refused(page)
             png = self._screenshot(page)
             title = page.title()
         image = Image.open(BytesIO(png))
@@ -283,6 +296,9 @@ class BrowserEnv(BaseEnv):
             current = self._live_page()  # the acted-on tab may have closed itself
             with self._unless_closed(current):
                 current.wait_for_timeout(self.pause * 1000)
+        current = self._live_page()
+        with self._unless_closed(current):
+            self._leave_refused(current)
         return info
 
     @contextmanager
@@ -386,7 +402,9 @@ class BrowserEnv(BaseEnv):
         return self._press(self._page, action.keys)
 
     def _do_navigate(self, action: Navigate) -> dict[str, Any]:
-        return self._navigate(self._page, normalize_url(action.url))
+        url = normalize_url(action.url)
+        self.policy.check(url)
+        return self._navigate(self._page, url)
 
     def _do_wait(self, action: Wait) -> None:
         self._page.wait_for_timeout(action.seconds * 1000)
@@ -417,6 +435,9 @@ class BrowserEnv(BaseEnv):
         return {}
 
     def _navigate(self, page: Page, url: str) -> dict[str, Any]:
+        """Open ``url`` (already checked against the policy); UrlRefused if a redirect leads
+        where the policy refuses (the page then stays, or goes back, where it was)."""
+        mark = len(self._refused)
         try:
             response = page.goto(url, wait_until="domcontentloaded")
         except self._playwright_error as exc:
@@ -428,9 +449,45 @@ class BrowserEnv(BaseEnv):
                 return {"url": url}
             if self._browser_gone():
                 raise
-            raise ActionError(f"could not open {url}: {_first_line(exc)}") from exc
+            self._raise_if_refused(page, mark)
+            raise ActionError(f"could not open {shorten(url)}: {_first_line(exc)}") from exc
+        self._follow_redirects(page)
+        self._raise_if_refused(page, mark)
         info = {"url": page.url, "status": response.status if response is not None else None}
         return {**info, **self._wait_for_load(page)}
+
+    def _follow_redirects(self, page: Page) -> None:
+        """Wait while ``page`` shows one of the router's redirect pages (see :mod:`.routing`),
+        up to the timeout, unless its next hop was refused."""
+        router = self._router
+        deadline = time.monotonic() + self.timeout
+        while (router is not None and router.is_redirect_page(page.url) and page not in router.stranded
+               and time.monotonic() < deadline):
+            page.wait_for_timeout(20)
+
+    def _raise_if_refused(self, page: Page, mark: int) -> None:
+        """UrlRefused for the refusals since ``mark`` (they are this navigation's, not news)."""
+        refused = self._refused[mark:]
+        if refused:
+            del self._refused[mark:]
+            self._leave_refused(page)
+            raise UrlRefused(refused[0])
+
+    def _leave_refused(self, page: Page) -> None:
+        """Take ``page`` off anything the policy refuses before it is seen: back from a redirect
+        page whose next hop was refused, to ``about:blank`` from a refused page reached some
+        other way (a script driving ``env.page``)."""
+        router = self._router
+        if router is not None and page in router.stranded:
+            router.stranded.discard(page)
+            if router.is_redirect_page(page.url):  # still where the refused hop left it
+                with suppress(self._playwright_error):  # a navigation begun meanwhile is routed too
+                    if page.go_back(wait_until="commit") is None:
+                        page.goto("about:blank")
+        reason = self.policy.refusal(page.url)
+        if reason is not None:
+            self._refused.append(f"left {shorten(page.url)} for about:blank: {reason}")
+            page.goto("about:blank")
 
     def _wait_for_load(self, page: Page) -> dict[str, Any]:
         """Wait for ``load`` up to the timeout; a page that never gets there (a hanging
@@ -495,6 +552,9 @@ class BrowserEnv(BaseEnv):
             saved.append(str(target))
         if saved:
             self._unreported.setdefault("downloads", []).extend(saved)
+        if self._refused:
+            self._unreported.setdefault("refused", []).extend(self._refused)
+            self._refused.clear()
         report = self._unreported
         if report.get("new_page"):
             report["new_page"] = self._page.url
@@ -558,3 +618,40 @@ def _unique(path: Path) -> Path:
         candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
         n += 1
     return candidate
+
+
+def _check_screen(viewport: Sequence[int], device_scale_factor: float) -> tuple[tuple[int, int], float]:
+    """The viewport and scale factor if a screen can have them (they may come from a file)."""
+    if not isinstance(viewport, (tuple, list)) or len(viewport) != 2:
+        raise UsageError(f"viewport must be (width, height) in CSS pixels, got {viewport!r}")
+    width, height = check_screen_size(viewport[0], viewport[1], "viewport")
+    dsf = device_scale_factor
+    if not (_is_number(dsf) and MIN_DEVICE_SCALE_FACTOR <= dsf <= MAX_DEVICE_SCALE_FACTOR):
+        raise UsageError(f"device_scale_factor must be between {MIN_DEVICE_SCALE_FACTOR} and "
+                         f"{MAX_DEVICE_SCALE_FACTOR:.0f}, got {dsf!r}")
+    check_screen_size(round(width * dsf), round(height * dsf), "the screenshot (viewport x device_scale_factor)")
+    return (width, height), float(dsf)
+
+
+def _check_times(timeout: float, pause: float) -> tuple[float, float]:
+    """The timeout and pause as floats, if they are seconds a browser could wait."""
+    if not (_is_number(timeout) and 0 < timeout <= 3600):
+        raise UsageError(f"timeout must be a number of seconds in (0, 3600], got {timeout!r}")
+    if not (_is_number(pause) and 0 <= pause <= 60):
+        raise UsageError(f"pause must be a number of seconds in [0, 60], got {pause!r}")
+    return float(timeout), float(pause)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _start_url(url: str, policy: UrlPolicy) -> str:
+    """The start page, normalised, if the policy lets it open; a UsageError for the user otherwise."""
+    try:
+        start = normalize_url(url)
+        policy.check(start)
+    except ActionError as exc:
+        raise UsageError(f"the start page cannot be opened: {exc} (allow it with allowed_domains / "
+                         "--allow-domain, or allow_schemes / --allow-scheme)") from None
+    return start

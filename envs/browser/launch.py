@@ -1,10 +1,21 @@
 """Starting and stopping Chromium for :class:`~qwen_gui_agent.envs.browser.env.BrowserEnv`.
 
-Three jobs kept apart from the env itself: finding a Chromium binary (offline,
+Four jobs kept apart from the env itself: finding a Chromium binary (offline,
 Playwright cannot download its own), sharing one Playwright driver per thread
 (the sync API refuses a second one in the same thread, and tests or scripts
-often hold two envs at once), and finding the browser's processes so that a
-crash is recognised and ``close()`` provably leaves nothing behind.
+often hold two envs at once), finding the browser's processes so that a
+crash is recognised and ``close()`` provably leaves nothing behind, and
+keeping the throw-away profiles (cookies, history, saved logins) from
+outliving the process that made them.
+
+Profiles: ``close()`` deletes its profile, but a process killed outright
+(SIGKILL, a power cut) runs no code. So every profile lives in one private
+folder per user (:func:`profiles_root`, mode 0700) and carries its owner in
+its name, ``p<pid>-<process start time>-<random>``; each new profile first
+removes those whose owner is gone (:func:`remove_stale_profiles`), killing any
+Chromium still using one. The start time tells a reused PID from the owner.
+So a killed run's profile stays on disk only until the next browser env of
+the same user starts (or the temp dir is cleared).
 """
 
 from __future__ import annotations
@@ -14,6 +25,8 @@ import os
 import re
 import shutil
 import signal
+import stat
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -189,3 +202,77 @@ def reap_profile(user_data_dir: Path, timeout: float = 5.0) -> list[int]:
         except ProcessLookupError:
             pass
     return killed
+
+
+# -- profiles ----------------------------------------------------------------------------
+
+_PROFILE_NAME = re.compile(r"^p(\d+)-(\d+)-")
+
+
+def profiles_root() -> Path:
+    """This user's private folder of browser profiles, made on first use.
+
+    It must be a real folder (not a link) owned by this user, and is kept at
+    mode 0700: in a shared temp dir another user could otherwise plant it.
+    """
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    root = Path(tempfile.gettempdir()) / f"qwen-agent-chromium-{uid if uid is not None else 'user'}"
+    try:
+        root.mkdir(mode=0o700, exist_ok=True)
+        info = root.lstat()
+    except OSError as exc:
+        raise EnvError(f"cannot make the browser profiles folder {root}: {exc.strerror or exc}") from exc
+    if not stat.S_ISDIR(info.st_mode) or (uid is not None and info.st_uid != uid):
+        raise EnvError(f"{root} is not a folder of this user's (a link, a file, or another user's); "
+                       "remove it, or set TMPDIR to a private folder")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        root.chmod(0o700)
+    return root
+
+
+def new_profile() -> Path:
+    """A fresh, empty profile folder owned by this process (stale ones are removed first)."""
+    root = profiles_root()
+    remove_stale_profiles(root)
+    pid = os.getpid()
+    return Path(tempfile.mkdtemp(prefix=f"p{pid}-{_start_time(pid) or 0}-", dir=root))
+
+
+def remove_stale_profiles(root: Path | None = None) -> list[Path]:
+    """Delete the profiles whose owning process is gone; return them.
+
+    A Chromium still running on one (its owner was killed, it was not) is
+    killed first, so it cannot write the folder back.
+    """
+    root = profiles_root() if root is None else root
+    removed = []
+    for path in sorted(root.iterdir()):
+        match = _PROFILE_NAME.match(path.name)
+        if match is None or _owner_alive(int(match.group(1)), int(match.group(2))):
+            continue
+        reap_profile(path, timeout=0)
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot, /proc/PID/stat field 22); None without /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return None
+    return int(fields[19])
+
+
+def _owner_alive(pid: int, started: int) -> bool:
+    """Whether the process that made a profile still runs (a reused PID has another start time)."""
+    if Path("/proc").is_dir():
+        return _alive(pid) and _start_time(pid) == started
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

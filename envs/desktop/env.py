@@ -15,6 +15,10 @@ pyautogui keeps process-wide state: this env sets ``PAUSE = 0`` (no 0.1 s sleep
 after each call) and ``FAILSAFE = False`` (see :class:`DesktopEnv`), and on X11
 points pyautogui's display connection at its own display before each call, so
 several envs on several displays can live in one process (one thread at a time).
+
+``open_app`` starts only apps the user allowed (see :mod:`.apps`): the model
+names one, it never writes a command line. With none allowed, ``open_app`` is
+not among the env's ``capabilities`` and asking for it says why.
 """
 
 from __future__ import annotations
@@ -23,24 +27,25 @@ import contextlib
 import io
 import math
 import os
-import shlex
+import re
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from qwen_gui_agent.actions.observation import Observation
 from qwen_gui_agent.envs.base import BaseEnv
+from qwen_gui_agent.envs.desktop.apps import AppCatalog
 from qwen_gui_agent.envs.desktop.keyboard import (
     Keyboard,
     PyautoguiKeyboard,
     XdotoolKeyboard,
 )
 from qwen_gui_agent.envs.processes import stop_process
-from qwen_gui_agent.errors import ActionError, EnvError, UsageError
+from qwen_gui_agent.errors import ActionError, EnvError, UnsupportedAction, UsageError
 
 if TYPE_CHECKING:
     from qwen_gui_agent.actions.models import (
@@ -55,11 +60,16 @@ if TYPE_CHECKING:
         TypeText,
         Wait,
     )
+    from qwen_gui_agent.actions.observation import Outcome
 
 IS_X11 = sys.platform not in ("win32", "darwin")
 DRAG_STEPS_PER_SECOND = 60
 """Pointer updates per second of a drag; apps that track motion need intermediate points."""
 DRAG_MIN_STEPS = 5
+DISPLAY_NAME = re.compile(r"^(?:[A-Za-z0-9_.-]+/)?(?:[A-Za-z0-9_.-]{1,253}|\[[0-9A-Fa-f:.]+\])?:\d{1,5}(?:\.\d{1,3})?$")
+"""An X display name: ``[protocol/][host]:display[.screen]`` (``:0``, ``:1.0``, ``localhost:10.0``)."""
+NO_APPS = ("no apps may be opened by name on this desktop (the user allowed none); "
+           "open programs through what the screen shows instead: menus, icons, launchers")
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,8 @@ class DesktopEnv(BaseEnv):
         scale: float | None = None,
         typing: Literal["auto", "xdotool", "pyautogui"] = "auto",
         wheel_step: int = 100,
+        apps: Mapping[str, str | Sequence[str]] | None = None,
+        installed_apps: bool = False,
     ) -> None:
         """Open ``display`` (X11 name such as ``":1"``; default ``$DISPLAY``).
 
@@ -120,6 +132,9 @@ class DesktopEnv(BaseEnv):
         Unicode (X11), ``"pyautogui"`` only what the keymap has (refusing the
         rest), ``"auto"`` picks xdotool when installed. ``wheel_step``: scroll
         pixels per wheel click (100, what Chrome and Windows scroll per notch).
+        ``apps``: what ``open_app`` may start, ``{label: argv}`` (an argv as a
+        list, or a string split like a shell would); ``installed_apps``: also
+        the installed freedesktop entries by their name (see :mod:`.apps`).
         """
         if wheel_step <= 0:
             raise UsageError("wheel_step must be positive")
@@ -130,6 +145,10 @@ class DesktopEnv(BaseEnv):
         if typing == "xdotool" and not IS_X11:
             raise UsageError("typing='xdotool' needs an X11 desktop")
         self.wheel_step = wheel_step
+        self.apps = AppCatalog(apps, installed=installed_apps)
+        """The apps ``open_app`` may start (the model picks one by name)."""
+        if not self.apps:
+            self.capabilities = type(self).capabilities - {"open_app"}
         self._launched: list[subprocess.Popen[bytes]] = []
         self._xdisplay: Any = None
         self._sct: Any = None
@@ -282,27 +301,29 @@ class DesktopEnv(BaseEnv):
     def _do_wait(self, action: Wait) -> None:
         time.sleep(action.seconds)
 
-    def _do_open_app(self, action: OpenApp) -> dict[str, Any]:
-        """Start a program by command line (``"xterm"``, ``"firefox https://x.org"``) on this display.
+    def execute(self, action: Action) -> Outcome:
+        if action.type == "open_app" and not self.apps:
+            self._ensure_open()
+            raise UnsupportedAction(NO_APPS)
+        return super().execute(action)
 
-        Desktop app labels ("Text Editor") are not resolved: the name must be a
-        program on PATH. Programs still running are terminated by ``close()``.
+    def _do_open_app(self, action: OpenApp) -> dict[str, Any]:
+        """Start the allowed app ``action.name`` picks, on this display; ``close()`` stops it.
+
+        The name only selects from :attr:`apps`: the program and its arguments
+        are the user's, whatever the model wrote.
         """
-        try:
-            argv = shlex.split(action.name)
-        except ValueError as exc:  # an unclosed quote
-            raise ActionError(f"cannot read the command line {action.name!r}: {exc}") from exc
-        executable = shutil.which(argv[0]) if argv else None
-        if executable is None:
-            raise ActionError(f"no program named {argv[0] if argv else action.name!r} on PATH; "
-                              "open_app takes a command such as 'xterm' or 'firefox'")
+        app = self.apps.resolve(action.name)
         environ = {**os.environ, "DISPLAY": self.display} if self.display else None
-        process = subprocess.Popen(
-            [executable, *argv[1:]], env=environ, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
+        try:
+            process = subprocess.Popen(
+                list(app.argv), env=environ, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            )
+        except OSError as exc:  # removed or made unexecutable since the env started
+            raise ActionError(f"could not start {app.label}: {exc.strerror or exc}") from exc
         self._launched.append(process)
-        return {"pid": process.pid, "command": argv}
+        return {"pid": process.pid, "app": app.label, "command": list(app.argv)}
 
     # -- display health ------------------------------------------------------------
     def _bind_pyautogui(self) -> None:
@@ -351,6 +372,9 @@ def _resolve_display(display: str | None) -> str | None:
             "no X display: set DISPLAY, pass DesktopEnv(display=':N'), or start a headless one "
             "with qwen_gui_agent.envs.desktop.xvfb.VirtualDisplay"
         )
+    if not DISPLAY_NAME.match(name):
+        source = "display" if display else "$DISPLAY"
+        raise UsageError(f"{source} {name[:80]!r} is not an X display name such as ':0', ':1.0' or 'host:10.0'")
     return name
 
 

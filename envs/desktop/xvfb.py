@@ -24,6 +24,7 @@ import time
 import weakref
 from pathlib import Path
 
+from qwen_gui_agent.envs.limits import check_screen_size
 from qwen_gui_agent.envs.processes import stop_process
 from qwen_gui_agent.errors import EnvError, UsageError
 
@@ -40,8 +41,7 @@ class VirtualDisplay:
 
     def __init__(self, width: int = 1366, height: int = 768, depth: int = 24,
                  extra_args: tuple[str, ...] = ()) -> None:
-        if width <= 0 or height <= 0:
-            raise UsageError(f"a display needs a positive size, got {width}x{height}")
+        check_screen_size(width, height, "a virtual display's size")
         if depth not in (8, 16, 24, 32):
             raise UsageError(f"depth must be 8, 16, 24 or 32, got {depth}")
         xvfb = shutil.which("Xvfb")

@@ -39,6 +39,7 @@ from qwen_gui_agent.envs.android.simulator.screen import (
     PRESSED_COLOUR,
     TAP_MARK,
 )
+from qwen_gui_agent.errors import UsageError
 
 NASTY = "a b&c;d'e\"f%g$(h)|i*j\\k`l`~m<n>o%sp %"
 
@@ -212,10 +213,40 @@ def test_open_app_by_label_and_package(android_env, adb_simulator):
     assert adb_simulator.commands[-1] == \
         "monkey -p com.android.settings -c android.intent.category.LAUNCHER 1"
     assert android_env.observe().app == "com.android.settings/com.android.settings.Settings"
-    android_env.execute(OpenApp(name="simulator demo"))
+    android_env.execute(OpenApp(name="Simulator"))  # the last part of com.example.simulator
     assert adb_simulator.app == DEMO_ACTIVITY
-    with pytest.raises(ActionError, match="no installed app matches"):
+    with pytest.raises(ActionError, match="no installed app is named 'Flappy Bird'"):
         android_env.execute(OpenApp(name="Flappy Bird"))
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("com.x; touch /sdcard/pwned", "no installed app is named 'com.x; touch /sdcard/pwned'"),
+    ("com.android.setting", "no installed package is named 'com.android.setting'; "
+                            "close names: com.android.settings"),
+    ("com.android.settings.evil", "no installed package is named"),
+    ("android", "no installed app is named 'android'"),  # was: a guess among com.android.*
+    ("google", "no installed app is named 'google'"),
+    ("Setting", "no installed app is named 'Setting'; close names: settings"),
+])
+def test_open_app_never_guesses(android_env, adb_simulator, name, message):
+    """The issue's attack: a hostile name launched a *different* app. Now nothing is launched."""
+    before = adb_simulator.app
+    with pytest.raises(ActionError) as error:
+        android_env.execute(OpenApp(name=name))
+    assert message in str(error.value)
+    assert adb_simulator.app == before
+    assert not [c for c in adb_simulator.commands if c.startswith("monkey")]
+    assert not [c for c in adb_simulator.commands if "touch" in c or "pwned" in c]
+
+
+def test_device_options_are_checked_before_adb(adb_server):
+    for serial in ("emulator-5554; touch /sdcard/pwned", "a b", "$(id)", "x" * 200):
+        with pytest.raises(UsageError, match="is not an adb serial"):
+            AndroidEnv(serial, adb_port=adb_server.port)
+    with pytest.raises(UsageError, match="adb_port must be a TCP port"):
+        AndroidEnv("emulator-5554", adb_port=70000)
+    with pytest.raises(UsageError, match="timeout"):
+        AndroidEnv("emulator-5554", adb_port=adb_server.port, timeout=-1)
 
 
 def test_navigate_opens_the_url(android_env, adb_simulator):

@@ -193,3 +193,18 @@ def test_resolve_app():
         resolve_app("Notes", packages)
     with pytest.raises(ActionError, match="pm list packages"):
         resolve_app("Spotify", packages)
+
+
+def test_resolve_app_matches_strictly():
+    packages = ["com.android.settings", "com.google.android.apps.maps", "org.mozilla.firefox",
+                "com.example.notes", "com.other.notes", "com.example.simulator"]
+    assert resolve_app("FireFox", packages) == "org.mozilla.firefox"
+    assert resolve_app("Maps", packages) == "com.google.android.apps.maps"  # the common-apps table
+    assert resolve_app("Mail.ru", packages, {"mail.ru": "ru.mail.mailapp"}) == "ru.mail.mailapp"
+    assert resolve_app(" com.example.notes\n", packages) == "com.example.notes"  # spaces around are no name
+    for name in ("com.example", "COM.ANDROID.SETTINGS", "mozilla", "example notes", "simulator demo",
+                 "com.android.settings x", "settings; reboot"):
+        with pytest.raises(ActionError, match="no installed|could be any of"):
+            resolve_app(name, packages)
+    with pytest.raises(ActionError, match="close names: com.example.notes, "):
+        resolve_app("com.example.note", packages)

@@ -43,7 +43,7 @@ class DomPolicy:
 def browser() -> Iterator[Any]:
     from qwen_gui_agent.envs.browser.env import BrowserEnv
 
-    with BrowserEnv(viewport=TASK_AREA, device_scale_factor=SCALE) as env:
+    with BrowserEnv(viewport=TASK_AREA, device_scale_factor=SCALE, allow_schemes=["file"]) as env:
         yield env
 
 

@@ -42,7 +42,7 @@ def test_report_renders_every_step_offline(todo_run: Path, browser_env: Callable
     html = path.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?(https?:|//)""", html)
     run = load_trajectory(todo_run)
-    env = browser_env(url=path.as_uri())
+    env = browser_env(url=path.as_uri(), allow_schemes=["file"])
     facts = env.page.evaluate(_DOM_FACTS)
     assert facts["steps"] == len(run.steps) == 4
     assert facts["overlays"] == 4 and len(facts["images"]) == 4
@@ -76,7 +76,7 @@ def test_drag_scroll_and_long_press_are_drawn(todo_run: Path, browser_env: Calla
     # no summary: the run reads as killed, and the report says so
     path = write_report(tmp_path / "run")
     assert path == tmp_path / "run" / "report.html"
-    env = browser_env(url=path.as_uri())
+    env = browser_env(url=path.as_uri(), allow_schemes=["file"])
     facts = env.page.evaluate(_DOM_FACTS)
     assert facts["steps"] == 4
     assert facts["marks"] == ["drag", "scroll", "scroll", "long_press"]
@@ -97,7 +97,7 @@ def test_model_text_is_shown_as_text_never_run_as_markup(
                              outcome=None, error=hostile, feedback=None, timings={})
         recorder.finish(status="success", answer=hostile, message=hostile, steps=1)
     path = write_report(tmp_path / "run")
-    env = browser_env(url=path.as_uri())
+    env = browser_env(url=path.as_uri(), allow_schemes=["file"])
     facts = env.page.evaluate("""() => ({
       pwned: window.__pwned === 1,
       scripts: document.scripts.length,

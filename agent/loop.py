@@ -328,6 +328,10 @@ class Agent:
         finally:
             timings["observe"] = time.perf_counter() - clock
         step.observation = observation
+        late = _refusals(observation.extra)
+        if late and self._history:  # refused after the last action returned: its step says so
+            previous = self._history[-1]
+            previous.feedback = f"{previous.feedback} {late}" if previous.feedback else late
         self._decide_and_act(step, observation)
         if step.error is None:
             self._errors_in_row = 0
@@ -411,6 +415,9 @@ class Agent:
                 timings["execute"] += time.perf_counter() - clock
             step.executed = True
             step.outcomes.append(outcome)
+            refused = _refusals(outcome.info)
+            if refused:  # the action went through, but the env kept a page it led to out
+                step.feedback = refused
 
     def _final(self, step: StepResult, action: Answer | Terminate) -> None:
         if isinstance(action, Answer):
@@ -550,6 +557,12 @@ def _policy_info(policy: Policy) -> dict[str, Any]:
             continue
         info[name] = list(value) if isinstance(value, tuple) else value
     return info
+
+
+def _refusals(facts: dict[str, Any]) -> str:
+    """What an env refused to open (``refused``: sentences written for the model), as one note."""
+    refused = facts.get("refused") or []
+    return " ".join(str(sentence) for sentence in refused)
 
 
 def _step_extra(step: StepResult) -> dict[str, Any]:

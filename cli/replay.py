@@ -124,7 +124,7 @@ def command(args: argparse.Namespace) -> int:
         raise
     except Exception as exc:
         error(secrets.redact(describe_exception(exc)))
-        return EXIT_CODES["error"]
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_CODES["error"]
     summary = {
         "status": result.status, "replayed": result.replayed, "model_steps": result.model_steps,
         "mismatches": [{"step": m.index, "similarity": None if m.similarity is None

@@ -120,6 +120,9 @@ def command(args: argparse.Namespace) -> int:
             error(secrets.redact(describe_exception(exc)))
             return EXIT_CODES[result.status]
         message = secrets.redact(describe_exception(exc))
+        if isinstance(exc, UsageError):  # an option only the env itself could check
+            error(message)
+            return EXIT_USAGE
         error(message)
         if args.json:
             view.summary(RunResult("error", None, [], None, message, task=args.task))

@@ -159,3 +159,42 @@ def test_a_known_model_failure_reads_as_a_sentence(browser_env: Callable[..., An
     assert result.status == "error"
     assert result.message.startswith("the model could not answer: ")
     assert "unexpected" not in result.message and ".py:" not in result.message
+
+
+class _ClickThenLook:
+    """Clicks a link, then looks at what it was told about that step, then stops."""
+
+    def __init__(self, point: tuple[int, int]) -> None:
+        self.point = point
+        self.told: list[str | None] = []
+
+    def decide(self, task: str, observation: Any, history: Any) -> Decision:
+        if not history:
+            return Decision(actions=(Click(x=self.point[0], y=self.point[1]),))
+        self.told.append(history[-1].feedback)
+        return Decision(actions=(Terminate(status="success"),))
+
+
+@pytest.mark.parametrize("target", ["_self", "_blank"], ids=["same-tab", "new-tab"])
+def test_a_page_outside_the_allowed_domains_is_refused_and_the_model_is_told(
+        tmp_path: Path, target: str) -> None:
+    from qwen_gui_agent.envs.browser.env import BrowserEnv
+
+    (tmp_path / "home").mkdir()
+    (tmp_path / "evil").mkdir()
+    with PageServer(tmp_path / "home") as home, PageServer(tmp_path / "evil") as evil:
+        (tmp_path / "home" / "start.html").write_text(
+            f'<!doctype html><title>home</title><a id="go" target="{target}" '
+            f'style="position:absolute;left:0;top:0;width:400px;height:100px;display:block" '
+            f'href="{evil.origin}/bait.html">win a prize</a>')
+        with BrowserEnv(url=home.url("start.html"), viewport=(800, 600),
+                        allowed_domains=[f"127.0.0.1:{home.port}"]) as env:
+            policy = _ClickThenLook((100, 50))
+            result = Agent(policy, env, record_dir=tmp_path / "runs").run("Claim the prize")
+            assert result.status == "success"
+            assert env.page.url == home.url("start.html")
+        assert evil.requests == []  # never requested, not even once
+    assert policy.told and "refused to open" in (policy.told[0] or "")
+    assert "is not an allowed domain" in (policy.told[0] or "")
+    first = load_trajectory(result.trajectory_path).steps[0]
+    assert first.executed and "refused to open" in json.dumps(first.model_dump(mode="json"))

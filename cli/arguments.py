@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import textwrap
+from collections.abc import Callable
 
 from qwen_gui_agent.actions.dialects import DEFAULT_FAMILY, FAMILIES
 from qwen_gui_agent.actions.observation import ENV_KINDS
@@ -49,24 +51,22 @@ def positive_int(text: str) -> int:
     return value
 
 
-def positive_float(text: str) -> float:
+def _finite(text: str, accept: Callable[[float], bool], expected: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+        value = float("nan")
+    if not (math.isfinite(value) and accept(value)):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def positive_float(text: str) -> float:
+    return _finite(text, lambda value: value > 0, "a positive number of seconds")
 
 
 def speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a speed factor >= 0, got {text!r}")
-    return value
+    return _finite(text, lambda value: value >= 0, "a speed factor >= 0")
 
 
 def add_model_options(parser: argparse.ArgumentParser, description: str | None = None) -> None:

@@ -53,15 +53,7 @@ def decide_batch(policy: QwenPolicy, requests: Sequence[Request]) -> list[Outcom
     try:
         inputs = collate([policy.prepare(p.messages) for p in prompts], pad_id)
         prepared = time.perf_counter()
-        kwargs = dict(policy.generate_kwargs, pad_token_id=pad_id)
-        if policy.logits_processor is not None:
-            from transformers import LogitsProcessorList
-
-            kwargs["logits_processor"] = LogitsProcessorList([policy.logits_processor])
-        with torch.inference_mode():
-            output = policy.model.generate(**inputs, **kwargs)
-        if policy.device.type == "cuda":
-            torch.cuda.synchronize(policy.device)
+        output = policy.generate(inputs, pad_token_id=pad_id)
     except torch.OutOfMemoryError as exc:
         torch.cuda.empty_cache()
         raise ModelOutOfMemory(

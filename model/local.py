@@ -137,19 +137,25 @@ class QwenPolicy(PromptedPolicy):
                                 images_kwargs={"size": {"shortest_edge": low, "longest_edge": high}})
         return inputs.to(self.device)
 
+    def generate(self, inputs: Any, **overrides: Any) -> torch.Tensor:
+        """``model.generate`` with this policy's settings (and logits processor), finished on
+        the device before it returns, so a caller's clock measures the generation."""
+        kwargs = {**self.generate_kwargs, **overrides}
+        if self.logits_processor is not None:
+            from transformers import LogitsProcessorList
+            kwargs["logits_processor"] = LogitsProcessorList([self.logits_processor])
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, **kwargs)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return output
+
     def _complete(self, messages: list[dict[str, Any]]) -> Completion:
         start = time.perf_counter()
         with _out_of_memory_hint(self.image_bounds.max_pixels):
             inputs = self.prepare(messages)
             prepared = time.perf_counter()
-            kwargs = dict(self.generate_kwargs)
-            if self.logits_processor is not None:
-                from transformers import LogitsProcessorList
-                kwargs["logits_processor"] = LogitsProcessorList([self.logits_processor])
-            with torch.inference_mode():
-                output = self.model.generate(**inputs, **kwargs)
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
+            output = self.generate(inputs)
         generated = time.perf_counter()
         prompt_length = inputs["input_ids"].shape[1]
         new_tokens = output[0, prompt_length:]

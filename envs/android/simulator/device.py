@@ -18,7 +18,7 @@ and the ADBKeyboard broadcast, and records every command it received::
         assert sim.screen.pressed == {"B": 1}
         assert sim.commands[-1] == "input tap 800 600"
 
-Run one by hand with ``python -m qwen_gui_agent.envs.android.simulator --port 5555``.
+Run one by hand with ``python -m qwen_gui_agent.envs.android.simulator`` (``--port``, ``--verbose``).
 """
 
 from __future__ import annotations
@@ -260,13 +260,20 @@ class AdbDeviceSimulator:
             self.screen.text = ""
 
 
+DEFAULT_PORT = 6520
+"""Outside 5555-5585, the ports an adb server scans for emulators by itself: a simulator
+there would show up twice (as ``emulator-5554`` and as ``127.0.0.1:5555``) on any adb server."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run a simulator until Ctrl-C; connect with ``adb connect 127.0.0.1:PORT``."""
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--port", type=int, default=5555)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--size", default="1080x2400", help="natural WIDTHxHEIGHT")
     parser.add_argument("--rotation", type=int, default=0, choices=range(4))
     parser.add_argument("--adbkeyboard", action="store_true", help="pretend ADBKeyboard is installed")
+    parser.add_argument("--verbose", action="store_true",
+                        help="print every shell command the device receives")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     with AdbDeviceSimulator(width, height, rotation=args.rotation, adbkeyboard=args.adbkeyboard,
@@ -276,9 +283,9 @@ def main(argv: list[str] | None = None) -> None:
         try:
             while True:
                 time.sleep(0.2)
-                for command in sim.commands[seen:]:
-                    print(f"$ {command}", flush=True)
+                if args.verbose:
+                    for command in sim.commands[seen:]:
+                        print(f"$ {command}", flush=True)
                 seen = len(sim.commands)
         except KeyboardInterrupt:
             pass
-

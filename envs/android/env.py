@@ -150,8 +150,8 @@ class AndroidEnv(BaseEnv):
             raise EnvError("no Android device is connected: plug one in with USB debugging on, "
                            "or `adb connect HOST:PORT`; `adb devices` lists them" + _listing(infos))
         if len(ready) > 1:
-            raise EnvError(f"{len(ready)} Android devices are connected ({', '.join(ready)}); "
-                           "choose one with serial=...")
+            raise UsageError(f"{len(ready)} Android devices are connected ({', '.join(ready)}); "
+                             "choose one: AndroidEnv(serial=...), or --serial SERIAL")
         return ready[0]
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -99,10 +100,10 @@ def command(args: argparse.Namespace) -> int:
         error(str(exc))
         return EXIT_USAGE
     view = make_view(json=args.json, total=len(tasks), redact=secrets.redact,
-                     redact_data=secrets.redact_data)
+                     redact_data=secrets.redact_data, stream=sys.stdout)
     runner.on_event = view.event
-    try:
-        with _stop_on_signals(runner.stop):
+    try:  # Ray prints notices (a worker died...) on stdout: keep them out of the JSON lines
+        with _stop_on_signals(runner.stop), contextlib.redirect_stdout(sys.stderr):
             summary = runner.run()
     except (UsageError, DataError) as exc:
         view.close()

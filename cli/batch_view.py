@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 if TYPE_CHECKING:
     from qwen_gui_agent.agent.batch import BatchEvent, BatchSummary
@@ -24,23 +24,28 @@ ABORT_HINT = " (Ctrl-C again to abort them)"
 
 
 def make_view(*, json: bool, total: int, redact: Redact,
-              redact_data: Callable[[Any], Any]) -> LineView | JsonView:
-    """The view for this output: JSON lines, a bar on a terminal (when rich is there), else lines."""
+              redact_data: Callable[[Any], Any], stream: TextIO) -> LineView | JsonView:
+    """The view for this output: JSON lines, a bar on a terminal (when rich is there), else lines.
+
+    ``stream`` is where JSON lines and the summary go (the real stdout: the
+    command points ``sys.stdout`` at stderr while Ray runs, since Ray prints
+    its own notices there).
+    """
     if json:
-        return JsonView(redact_data)
+        return JsonView(redact_data, stream)
     if sys.stderr.isatty():
         try:
-            return BarView(total, redact)
+            return BarView(total, redact, stream)
         except ImportError:
             pass
-    return LineView(redact)
+    return LineView(redact, stream)
 
 
 class LineView:
     """One line per finished task, retry and worker problem; the summary at the end."""
 
-    def __init__(self, redact: Redact) -> None:
-        self.redact = redact
+    def __init__(self, redact: Redact, stream: TextIO) -> None:
+        self.redact, self.stream = redact, stream
 
     def print(self, text: str) -> None:
         print(self.redact(text), file=sys.stderr, flush=True)
@@ -56,17 +61,17 @@ class LineView:
     def summary(self, summary: BatchSummary, results: str) -> None:
         self.close()
         for line in summary_lines(summary, results):
-            print(self.redact(line), flush=True)
+            print(self.redact(line), file=self.stream, flush=True)
 
 
 class BarView(LineView):
     """A rich progress bar on stderr, with the event lines printed above it."""
 
-    def __init__(self, total: int, redact: Redact) -> None:
+    def __init__(self, total: int, redact: Redact, stream: TextIO) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        super().__init__(redact)
+        super().__init__(redact, stream)
         self.progress = Progress(
             TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
             TextColumn("running {task.fields[running]}  failed {task.fields[failed]}"),
@@ -97,11 +102,12 @@ class BarView(LineView):
 class JsonView:
     """``{"type": <event kind>, ...}`` per event, then ``{"type": "summary", ...}``, on stdout."""
 
-    def __init__(self, redact_data: Callable[[Any], Any]) -> None:
-        self.redact_data = redact_data
+    def __init__(self, redact_data: Callable[[Any], Any], stream: TextIO) -> None:
+        self.redact_data, self.stream = redact_data, stream
 
     def emit(self, record: dict[str, Any]) -> None:
-        print(json.dumps(self.redact_data(record), ensure_ascii=False, default=str), flush=True)
+        print(json.dumps(self.redact_data(record), ensure_ascii=False, default=str),
+              file=self.stream, flush=True)
 
     def event(self, event: BatchEvent) -> None:
         record: dict[str, Any] = {"type": event.kind}

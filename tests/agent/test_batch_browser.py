@@ -275,3 +275,37 @@ def test_a_duplicate_id_is_refused_before_anything_starts(page_server: Any, tmp_
     assert done.returncode == EXIT["usage"]
     assert "tasks.jsonl:3: duplicate id 'a', already used on line 1" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_task_over_its_time_ends_as_timeout(ray_head: str, chat_server: Any, page_server: Any,
+                                              tmp_path: Path) -> None:
+    waits = [Wait(seconds=0.6), Wait(seconds=0.5)] * 4 + [Terminate(status="success")]
+    script(chat_server, {"slow": waits})
+    config = BatchConfig(kind="browser", out=tmp_path / "out", endpoint=chat_server.base_url, model="tiny",
+                         max_pixels=MAX_PIXELS, task_timeout=1.5)
+    task = TaskSpec(id="slow", task="[slow] wait a lot", env={"url": page_server.url("static.html")})
+
+    summary = BatchRunner([task], config).run()
+
+    (result,) = summary.results
+    assert result.status == "timeout" and 1 <= result.steps < len(waits)
+    assert "--task-timeout 1.5s" in (result.error or "")
+    trajectory = load_trajectory(tmp_path / "out" / "runs" / "slow")
+    assert (trajectory.status, len(trajectory.steps)) == ("timeout", result.steps)  # finalised
+
+
+def test_a_local_model_is_loaded_once_for_all_workers(ray_head: str, page_server: Any,
+                                                      tmp_path: Path) -> None:
+    config = BatchConfig(kind="browser", out=tmp_path / "out", workers=2, model="tiny",
+                         max_pixels=MAX_PIXELS, max_steps=2, start_url=page_server.url("static.html"))
+    tasks = [TaskSpec(id=f"m{n}", task=f"[m{n}] anything") for n in range(3)]
+
+    summary = BatchRunner(tasks, config).run()
+
+    assert len(summary.model_servers) == 1, summary.model_servers  # one CPU: one model actor
+    assert len(summary.results) == 3 and len(summary.workers) == 2
+    for result in summary.results:  # random weights: the runs end, unsolved
+        assert result.status in ("max_steps", "failure") and result.steps == 2, result
+        header = load_trajectory(tmp_path / "out" / result.trajectory).header
+        assert header.policy["class"].endswith("RemotePolicy")
+        assert header.max_pixels == MAX_PIXELS

@@ -127,7 +127,9 @@ def run_once(workers: int, tasks: int, steps: int, server: SlowModelServer, page
         "workers": workers, "run_s": summary.run_s, "startup_s": summary.wall_s - summary.run_s,
         "tasks_per_s": tasks / summary.run_s, "steps_per_s": summary.steps_per_s,
         "model_share": summary.model_share, "per_step_ms": per_step,
-        "between_steps_ms": (busy - summary.timings.get("total", 0.0)) / tasks * 1000,
+        "prepare_ms": summary.timings.get("prepare", 0.0) / tasks * 1000,
+        "other_ms": (busy - summary.timings.get("total", 0.0) - summary.timings.get("prepare", 0.0))
+        / tasks * 1000,
     }
 
 
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.tasks} browser tasks x {args.steps} steps, model latency {args.latency * 1000:.0f} ms, "
           f"Ray start {ray_start:.1f}s, {server.requests} model requests")
     print(f"{'workers':>7} {'run s':>7} {'tasks/s':>8} {'ratio':>6} {'ideal':>6} {'model%':>7} "
-          f"{'start s':>8}   per step ms (observe decide execute record total) | ms/task outside steps")
+          f"{'start s':>8}   per step ms: observe decide execute record total | per task ms: reset other")
     for row in rows:
         step = row["per_step_ms"]
         ideal = row["workers"] / counts[0]
@@ -163,7 +165,9 @@ def main(argv: list[str] | None = None) -> None:
               f"{row['tasks_per_s'] / base:6.2f} {ideal:6.1f} {row['model_share'] * 100:6.1f}% "
               f"{row['startup_s']:8.2f}   {step['observe']:.0f} {step['decide']:.0f} "
               f"{step['execute']:.0f} {step['record']:.0f} {step['total']:.0f} | "
-              f"{row['between_steps_ms']:.0f}")
+              f"{row['prepare_ms']:.0f} {row['other_ms']:.0f}")
+    print("reset: the env back to the task's start (fresh tab, page load); other: agent start and "
+          "finish, hand-out and result round trip, idle workers at the end of the batch")
 
 
 if __name__ == "__main__":

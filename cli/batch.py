@@ -63,8 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     group = parser.add_argument_group("batch")
     group.add_argument("--out", required=True, metavar="DIR",
                        help="output folder: runs/<id>/ trajectories, results.jsonl, summary.json")
-    group.add_argument("--workers", type=positive_int, default=1, metavar="N",
-                       help="env workers running at once")
+    group.add_argument("--workers", type=positive_int, metavar="N",
+                       help="env workers running at once (default: one per Android device, else 1)")
     group.add_argument("--max-steps", type=positive_int, default=30, metavar="N",
                        help="step limit of each task")
     group.add_argument("--confirm", choices=("never",), default="never",
@@ -106,13 +106,13 @@ def command(args: argparse.Namespace) -> int:
         with _stop_on_signals(runner.stop), contextlib.redirect_stdout(sys.stderr):
             summary = runner.run()
     except (UsageError, DataError) as exc:
-        view.close()
         error(secrets.redact(str(exc)))
         return EXIT_USAGE
     except QwenAgentError as exc:
-        view.close()
         error(secrets.redact(describe_exception(exc)))
         return EXIT_CODES["error"]
+    finally:
+        view.close()
     view.summary(summary, results=str(runner.config.out))
     if summary.interrupted:
         return EXIT_CODES["interrupted"]

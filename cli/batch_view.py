@@ -59,7 +59,6 @@ class LineView:
         """Nothing to tear down."""
 
     def summary(self, summary: BatchSummary, results: str) -> None:
-        self.close()
         for line in summary_lines(summary, results):
             print(self.redact(line), file=self.stream, flush=True)
 
@@ -96,6 +95,7 @@ class BarView(LineView):
         super().event(event)
 
     def close(self) -> None:
+        """Take the bar off the terminal (before the summary, or on the way out of an error)."""
         self.progress.stop()
 
 

@@ -36,7 +36,14 @@ from typing import Any, Literal
 from qwen_gui_agent.agent.batch.output import BatchOutput, TaskResult, relative_to
 from qwen_gui_agent.agent.batch.policy import ModelServer, PolicySpec
 from qwen_gui_agent.agent.batch.tasks import TaskSpec
-from qwen_gui_agent.agent.batch.worker import PHASES, AttemptResult, EnvWorker, WorkerConfig, WorkerInfo
+from qwen_gui_agent.agent.batch.worker import (
+    PHASES,
+    PREPARE,
+    AttemptResult,
+    EnvWorker,
+    WorkerConfig,
+    WorkerInfo,
+)
 from qwen_gui_agent.agent.secrets import Secrets
 from qwen_gui_agent.errors import BatchError, QwenAgentError, UsageError
 
@@ -57,7 +64,8 @@ class BatchConfig:
 
     kind: str
     out: Path | str
-    workers: int = 1
+    workers: int | None = None
+    """Env workers at once (default: one per Android device, else 1)."""
     env_options: dict[str, Any] = field(default_factory=dict)
     """Backend options for every worker's env (browser: ``viewport``, ``headless``)."""
     start_url: str | None = None
@@ -112,7 +120,7 @@ class BatchSummary:
     steps_run: int = 0
     """Steps taken in every attempt that reported back (retried attempts too)."""
     timings: dict[str, float] = field(default_factory=dict)
-    """Per step phase, summed over those attempts."""
+    """Per step phase, summed over those attempts, and the env resets before them (``prepare``)."""
     workers: list[str] = field(default_factory=list)
     model_servers: list[str] = field(default_factory=list)
     message: str = ""
@@ -171,14 +179,12 @@ class BatchRunner:
                  on_event: Callable[[BatchEvent], None] | None = None) -> None:
         if config.kind not in ("browser", "android", "desktop"):
             raise UsageError(f"unknown env {config.kind!r}; choose browser, android or desktop")
-        if config.workers < 1:
+        if config.workers is not None and config.workers < 1:
             raise UsageError("a batch needs at least one worker")
         if config.retries < 0:
             raise UsageError("retries must be 0 or more")
         if config.task_timeout is not None and not config.task_timeout > 0:
             raise UsageError("the task timeout must be positive")
-        if config.endpoint is None and config.model is None:
-            raise UsageError("a batch needs a model: --endpoint URL (a shared server) or --model ID_OR_PATH")
         ids = [task.id for task in tasks]
         if len(set(ids)) != len(ids):
             raise UsageError("task ids must be unique")
@@ -214,7 +220,7 @@ class BatchRunner:
             token = uuid.uuid4().hex
             output.write_manifest(self._manifest(token))
             with ray_connection(config.ray_address, resources) as ray:
-                fleet = _Fleet(ray, config, token, serials, min(config.workers, len(todo)))
+                fleet = _Fleet(ray, config, token, serials, len(todo))
                 summary.model_servers = fleet.model_servers
                 try:
                     _Dispatch(self, ray, fleet, output, summary).run(todo)
@@ -255,10 +261,12 @@ def _android_resource(serial: str) -> str:
 class _Fleet:
     """The Ray actors of one batch: the model servers (local model only) and the env workers."""
 
-    def __init__(self, ray: Any, config: BatchConfig, token: str, serials: list[str], count: int) -> None:
+    def __init__(self, ray: Any, config: BatchConfig, token: str, serials: list[str], tasks: int) -> None:
+        """``config.workers`` workers, never more than ``tasks`` nor (Android) than devices."""
         from qwen_gui_agent.agent.batch.cluster import cluster_android_serials
 
         self.ray = ray
+        count = min(config.workers or 1, tasks)
         self.servers: list[Any] = []
         self.model_servers: list[str] = []
         self.workers: list[_Worker] = []
@@ -273,7 +281,7 @@ class _Fleet:
                     f"no host of the Ray cluster declares the device(s) {', '.join(missing)}: start the "
                     "host that has each with ray start --resources "
                     f"'{{\"{_android_resource(missing[0])}\": 1}}' (see README)")
-            count = min(count, len(serials))
+            count = min(config.workers or len(serials), len(serials), tasks)
         try:
             specs = self._policies(config, count)
             actor = ray.remote(max_restarts=MAX_RESTARTS, max_task_retries=0,
@@ -360,7 +368,7 @@ class _Dispatch:
         self.ready_at: float | None = None
         self.start_errors: list[str] = []
         self.stop_sent = False
-        summary.timings = dict.fromkeys(PHASES, 0.0)
+        summary.timings = dict.fromkeys((*PHASES, PREPARE), 0.0)
 
     def run(self, tasks: list[TaskSpec]) -> None:
         self.pending.extend((task, 1) for task in tasks)

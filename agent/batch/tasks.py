@@ -22,8 +22,9 @@ TASK_ENV_OPTIONS: dict[str, dict[str, str]] = {
     "browser": {"url": "the page to open before the task starts"},
     "android": {"app": "an app to open first (label or package, as the open_app action takes)",
                 "activity": "a component to start first, e.g. com.android.settings/.Settings"},
-    "desktop": {"command": "a program to start on the worker's display first "
-                           "(a string split like a shell would, or a list of arguments)"},
+    "desktop": {"command": "a program to start on the worker's display first (a string split "
+                           "like a shell would, or a list of arguments); it and what it started "
+                           "are stopped when the task ends"},
 }
 """Per env kind, the keys a task's ``env`` object may hold, with what each does."""
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import threading
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
 PHASES = ("observe", "decide", "execute", "record", "total")
 """Step timings summed per attempt (``total`` is a whole step up to recording)."""
+PREPARE = "prepare"
+"""The timing of an attempt's env reset to the task's start state (a fresh tab, Home...)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ class AttemptResult:
     """The env failed (browser crash, lost device, dead X server): retry on a fresh one."""
     duration_s: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
-    """Per phase of :data:`PHASES`, summed over the attempt's steps."""
+    """Per phase of :data:`PHASES`, summed over the attempt's steps, and :data:`PREPARE`."""
     worker: str = ""
 
 
@@ -173,6 +176,7 @@ class EnvWorker:
         try:
             backend = self._ensure_env()
             env = _TaskEnv(backend, self._prepare(backend, task))
+            report.prepare_s = time.perf_counter() - started
         except EnvError as exc:
             self._discard_env()
             return report("error", f"the env broke while setting up the task: {exc}", env_broken=True)
@@ -273,16 +277,27 @@ class EnvWorker:
             raise ActionError(f"could not start {argv[0]!r}: {exc}") from exc
 
     def _end_program(self) -> None:
-        if self._started_program is not None:
-            from qwen_gui_agent.envs.processes import stop_process
-
-            stop_process(self._started_program)
-            self._started_program = None
+        """Stop the task's program and everything it started (its own process group)."""
+        process, self._started_program = self._started_program, None
+        if process is None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                process.wait(timeout=3)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        process.wait()
 
 
 def _fresh_tab(env: Env, url: str) -> None:
     """A new tab on ``url`` with the other tabs closed and the cookies cleared, so one task
-    cannot see another's pages or log-ins (other site storage lives as long as the worker)."""
+    cannot see another's pages, history or log-ins (other site storage lives as long as the
+    worker). The task's first observation reports the switch to this tab (``new_page``)."""
     from qwen_gui_agent.actions.models import Navigate
 
     try:
@@ -296,7 +311,6 @@ def _fresh_tab(env: Env, url: str) -> None:
     except Exception as exc:  # Playwright's own errors: the browser is unusable
         raise EnvError(f"could not reset the browser for the next task: {exc}") from exc
     env.execute(Navigate(url=url))
-    env.observe()  # reports (and so clears) the tab switch, which is not the task's doing
 
 
 class _Report:
@@ -304,10 +318,12 @@ class _Report:
 
     def __init__(self, task: TaskSpec, attempt: int, worker: str, started: float) -> None:
         self.task, self.attempt, self.worker, self.started = task, attempt, worker, started
+        self.prepare_s = 0.0
 
     def __call__(self, status: str, message: str, *, result: RunResult | None = None,
                  env_broken: bool = False) -> AttemptResult:
         timings = dict.fromkeys(PHASES, 0.0)
+        timings[PREPARE] = self.prepare_s
         steps = result.steps if result is not None else []
         for step in steps:
             for phase in PHASES:

@@ -1,4 +1,4 @@
-"""``qwen-agent batch`` on a real local Ray with real headless-Chromium workers.
+"""``qwen-agent batch`` on a real local Ray with real headless-Chromium (and Xvfb) workers.
 
 One Ray is started for the module (not ``local_mode``); the library runs in
 this process on it, the CLI runs as a subprocess that joins it with
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pytest
+from fixtures.display import PROBE_SCRIPT
 from fixtures.models import script_texts
 
 from qwen_gui_agent.actions import Click, Terminate, Wait
@@ -309,3 +310,33 @@ def test_a_local_model_is_loaded_once_for_all_workers(ray_head: str, page_server
         header = load_trajectory(tmp_path / "out" / result.trajectory).header
         assert header.policy["class"].endswith("RemotePolicy")
         assert header.max_pixels == MAX_PIXELS
+
+
+def test_desktop_workers_each_drive_a_private_display(ray_head: str, chat_server: Any,
+                                                      tmp_path: Path) -> None:
+    points = {"d1": (200, 200), "d2": (500, 350)}
+    chat_server.script_tasks({
+        f"[{task_id}]": script_texts([Wait(seconds=1.0), Click(x=x, y=y), Terminate(status="success")],
+                                     screen=SCREEN, env="desktop", max_pixels=MAX_PIXELS)
+        for task_id, (x, y) in points.items()})
+    states = {task_id: tmp_path / f"{task_id}.json" for task_id in points}
+    # the probe quits when its stdin closes: a shell keeps a pipe open (and the worker ends
+    # the whole process group when the task ends)
+    tasks = [TaskSpec(id=task_id, task=f"[{task_id}] click it", env={"command": [
+        "sh", "-c", f"sleep 600 | '{sys.executable}' '{PROBE_SCRIPT}' --state '{states[task_id]}'"]})
+        for task_id in points]
+    config = BatchConfig(kind="desktop", out=tmp_path / "out", workers=2, endpoint=chat_server.base_url,
+                         model="tiny", max_pixels=MAX_PIXELS, screen=SCREEN)
+
+    summary = BatchRunner(tasks, config).run()
+
+    assert summary.by_status == {"success": 2}
+    displays = set()
+    for task_id, point in points.items():  # the click reached the task's own program
+        presses = [(e["x"], e["y"]) for e in json.loads(states[task_id].read_text())["events"]
+                   if e["kind"] == "press"]
+        assert len(presses) == 1 and abs(presses[0][0] - point[0]) <= 2 and abs(presses[0][1] - point[1]) <= 2
+        display = load_trajectory(tmp_path / "out" / "runs" / task_id).header.env_options["display"]
+        assert display != os.environ.get("DISPLAY")
+        displays.add(display)
+    assert len(summary.workers) == 2 and len(displays) == len({r.worker for r in summary.results})

@@ -31,7 +31,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from qwen_gui_agent.agent.batch.output import BatchOutput, TaskResult, relative_to
 from qwen_gui_agent.agent.batch.policy import ModelServer, PolicySpec
@@ -44,8 +44,10 @@ from qwen_gui_agent.agent.batch.worker import (
     WorkerConfig,
     WorkerInfo,
 )
-from qwen_gui_agent.agent.secrets import Secrets
 from qwen_gui_agent.errors import BatchError, QwenAgentError, UsageError
+
+if TYPE_CHECKING:
+    from qwen_gui_agent.agent.secrets import Secrets
 
 MAX_RESTARTS = 4
 """Times Ray restarts one worker process that died, before the batch gives up on it."""

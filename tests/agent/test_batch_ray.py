@@ -340,3 +340,65 @@ def test_desktop_workers_each_drive_a_private_display(ray_head: str, chat_server
         assert display != os.environ.get("DISPLAY")
         displays.add(display)
     assert len(summary.workers) == 2 and len(displays) == len({r.worker for r in summary.results})
+
+
+def test_a_crashed_browser_is_replaced_and_its_task_run_again(ray_head: str, chat_server: Any,
+                                                              page_server: Any, tmp_path: Path) -> None:
+    waits = [Wait(seconds=0.5), Wait(seconds=0.6), Wait(seconds=0.5), Terminate(status="success")]
+    script(chat_server, {"c1": waits})
+    out = tmp_path / "out"
+    crashed: list[int] = []
+
+    def crash_the_browser(worker_pid: int) -> None:
+        wait_for_steps(out / "runs" / "c1", 1)
+        (browser,) = [pid for pid in descendants(worker_pid) if process_name(pid).startswith("chrom")
+                      and not process_name(parent_of(pid)).startswith("chrom")]
+        os.kill(browser, signal.SIGKILL)
+        crashed.append(browser)
+
+    def on_event(event: BatchEvent) -> None:
+        if event.kind == "started" and event.attempt == 1:
+            assert event.worker is not None
+            threading.Thread(target=crash_the_browser, args=(event.worker.pid,), daemon=True).start()
+
+    config = BatchConfig(kind="browser", out=out, endpoint=chat_server.base_url, model="tiny",
+                         max_pixels=MAX_PIXELS)
+    task = TaskSpec(id="c1", task="[c1] wait a bit", env={"url": page_server.url("static.html")})
+
+    summary = BatchRunner([task], config, on_event=on_event).run()
+
+    assert crashed, "the browser was not found to crash it"
+    (result,) = summary.results
+    assert (result.status, result.attempts) == ("success", 2)
+    first = load_trajectory(out / "runs" / "c1.attempt1")
+    assert first.status == "error" and "Chromium" in first.summary.message
+    assert load_trajectory(out / "runs" / "c1").status == "success"
+
+
+def parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def process_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def descendants(root: int) -> list[int]:
+    """Every live process under ``root`` (read from /proc)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = parent_of(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -136,8 +137,6 @@ def check_manifest(root: Path | str, token: str) -> None:
     A worker on another host runs this first: an output folder that is not on a
     filesystem shared by every host would otherwise scatter the trajectories.
     """
-    import socket
-
     path = Path(root) / MANIFEST_FILE
     try:
         found = json.loads(path.read_text(encoding="utf-8")).get("token")

@@ -33,6 +33,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from qwen_gui_agent.agent.batch.cluster import (
+    android_resource,
+    cluster_android_serials,
+    local_android_serials,
+    ray_connection,
+)
 from qwen_gui_agent.agent.batch.output import BatchOutput, TaskResult, relative_to
 from qwen_gui_agent.agent.batch.policy import ModelServer, PolicySpec
 from qwen_gui_agent.agent.batch.tasks import TaskSpec
@@ -148,9 +154,9 @@ class BatchSummary:
         return self.timings.get("decide", 0.0) / total if total > 0 else None
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["results"] = len(self.results)
-        data.update(by_status=self.by_status, success_rate=self.success_rate,
+        """The figures (not the result lines: those are in ``results.jsonl``)."""
+        data = {name: value for name, value in asdict(self).items() if name != "results"}
+        data.update(finished=len(self.results), by_status=self.by_status, success_rate=self.success_rate,
                     steps_per_s=self.steps_per_s, model_share=self.model_share)
         return data
 
@@ -205,8 +211,6 @@ class BatchRunner:
 
     def run(self) -> BatchSummary:
         """Run every task without a result line yet; return the summary (also in ``summary.json``)."""
-        from qwen_gui_agent.agent.batch.cluster import local_android_serials, ray_connection
-
         started = time.perf_counter()
         config = self.config
         output = BatchOutput(config.out, resume=config.resume)
@@ -218,7 +222,7 @@ class BatchRunner:
             serials = list(config.serials or [])
             if config.kind == "android" and not serials and config.ray_address is None:
                 serials = local_android_serials(config.adb_port)
-            resources = {_android_resource(s): 1.0 for s in serials}
+            resources = {android_resource(s): 1.0 for s in serials}
             token = uuid.uuid4().hex
             output.write_manifest(self._manifest(token))
             with ray_connection(config.ray_address, resources) as ray:
@@ -254,19 +258,11 @@ class BatchRunner:
         }
 
 
-def _android_resource(serial: str) -> str:
-    from qwen_gui_agent.agent.batch.cluster import android_resource
-
-    return android_resource(serial)
-
-
 class _Fleet:
     """The Ray actors of one batch: the model servers (local model only) and the env workers."""
 
     def __init__(self, ray: Any, config: BatchConfig, token: str, serials: list[str], tasks: int) -> None:
         """``config.workers`` workers, never more than ``tasks`` nor (Android) than devices."""
-        from qwen_gui_agent.agent.batch.cluster import cluster_android_serials
-
         self.ray = ray
         count = min(config.workers or 1, tasks)
         self.servers: list[Any] = []
@@ -277,12 +273,12 @@ class _Fleet:
             if not serials:
                 raise BatchError("no Android device: connect one (`adb devices` lists it), name them with "
                                  "--serials, or on a cluster declare each as a resource (see README)")
-            missing = [s for s in serials if not ray.cluster_resources().get(_android_resource(s))]
+            missing = [s for s in serials if not ray.cluster_resources().get(android_resource(s))]
             if missing:
                 raise BatchError(
                     f"no host of the Ray cluster declares the device(s) {', '.join(missing)}: start the "
                     "host that has each with ray start --resources "
-                    f"'{{\"{_android_resource(missing[0])}\": 1}}' (see README)")
+                    f"'{{\"{android_resource(missing[0])}\": 1}}' (see README)")
             count = min(config.workers or len(serials), len(serials), tasks)
         try:
             specs = self._policies(config, count)
@@ -293,7 +289,7 @@ class _Fleet:
                 placement: dict[str, Any] = {}
                 if config.kind == "android":
                     options.update(serial=serials[index], adb_port=config.adb_port)
-                    placement["resources"] = {_android_resource(serials[index]): 1}
+                    placement["resources"] = {android_resource(serials[index]): 1}
                 worker_config = WorkerConfig(
                     kind=config.kind, env_options={k: v for k, v in options.items() if v is not None},
                     policy=specs[index % len(specs)], out_dir=str(Path(config.out).resolve()),
@@ -441,7 +437,7 @@ class _Dispatch:
                 self.start_errors.append(message)
                 self.runner._emit(BatchEvent("worker_failed", worker=job.worker.info, message=message))
             else:
-                self._final(job, "error", f"the worker failed: {message}", trajectory=None)
+                self._final(job, "error", f"the worker failed: {message}", self.output.run_dir(job.task.id))
                 self.idle.append(job.worker)
             return
         if job.task is None:

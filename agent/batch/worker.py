@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qwen_gui_agent.agent.batch.output import RUNS_DIR, check_manifest
 from qwen_gui_agent.envs.base import EnvWrapper
 from qwen_gui_agent.errors import ActionError, EnvError
 
@@ -145,8 +146,6 @@ class EnvWorker:
     # -- what the driver calls ------------------------------------------------------------
     def start(self) -> WorkerInfo:
         """Check the output folder is here and open the env, so a broken set-up shows at once."""
-        from qwen_gui_agent.agent.batch.output import check_manifest
-
         check_manifest(self.config.out_dir, self.config.token)
         self._ensure_env()
         return self.info()
@@ -170,6 +169,8 @@ class EnvWorker:
     def run(self, task: TaskSpec, attempt: int) -> AttemptResult:
         """One attempt at ``task``, recorded into ``OUT/runs/<id>``; never raises for the task's faults."""
         started = time.perf_counter()
+        timeout = self.config.task_timeout
+        deadline = time.monotonic() + timeout if timeout else None  # the env reset counts too
         report = _Report(task, attempt, str(self.info()), started)
         if self._stopping.is_set():
             return report("interrupted", "the batch was stopped before this task started")
@@ -189,7 +190,7 @@ class EnvWorker:
             agent = Agent(self._ensure_policy(), env, max_steps=self.config.max_steps,
                           secrets=self.config.secrets, settle=self.config.settle,
                           header={"batch": {"id": task.id, "attempt": attempt, "env": task.env}})
-            result = self._drive(agent, task, Path(self.config.out_dir) / "runs" / task.id)
+            result = self._drive(agent, task, Path(self.config.out_dir) / RUNS_DIR / task.id, deadline)
         finally:
             self._end_program()
         broken = env.broken is not None
@@ -198,16 +199,14 @@ class EnvWorker:
         return report(result.status, result.message, result=result, env_broken=broken)
 
     # -- the loop with a deadline ---------------------------------------------------------
-    def _drive(self, agent: Agent, task: TaskSpec, run_dir: Path) -> RunResult:
-        timeout = self.config.task_timeout
-        deadline = time.monotonic() + timeout if timeout else None
+    def _drive(self, agent: Agent, task: TaskSpec, run_dir: Path, deadline: float | None) -> RunResult:
         agent.start(task.task, run_dir=run_dir)
         while not agent.done:
             if self._stopping.is_set():
                 agent.finish("interrupted", "the batch was stopped (Ctrl-C) before the task ended")
             elif deadline is not None and time.monotonic() >= deadline:
-                agent.finish("timeout", f"the task ran out of time (--task-timeout {timeout:g}s) "
-                                        f"after {len(agent.steps)} step(s)")
+                agent.finish("timeout", f"the task ran out of time (--task-timeout "
+                                        f"{self.config.task_timeout:g}s) after {len(agent.steps)} step(s)")
             else:
                 agent.step()
         assert agent.result is not None

@@ -41,7 +41,7 @@ from qwen_gui_agent.agent.batch.cluster import (
 )
 from qwen_gui_agent.agent.batch.output import BatchOutput, TaskResult, relative_to
 from qwen_gui_agent.agent.batch.policy import ModelServer, PolicySpec
-from qwen_gui_agent.agent.batch.tasks import TaskSpec
+from qwen_gui_agent.agent.batch.tasks import TaskSpec, check_task
 from qwen_gui_agent.agent.batch.worker import (
     PHASES,
     PREPARE,
@@ -196,7 +196,7 @@ class BatchRunner:
         ids = [task.id for task in tasks]
         if len(set(ids)) != len(ids):
             raise UsageError("task ids must be unique")
-        self.tasks = list(tasks)
+        self.tasks = [check_task(task, config.kind) for task in tasks]
         self.config = config
         self.on_event = on_event
         self._stopping = threading.Event()

@@ -81,8 +81,18 @@ def parse_task(raw: str, kind: str, *, where: str = "task", line: int = 0) -> Ta
     stray = sorted(set(record) - {"id", "task", "env"})
     if stray:
         raise TaskFileError(f"{where}: unknown field(s) {', '.join(stray)}; a task has id, task and env")
-    return TaskSpec(id=_task_id(record.get("id"), where), task=_task_text(record.get("task"), where),
-                    env=_task_env(record.get("env"), kind, where), line=line)
+    return _checked(record.get("id"), record.get("task"), record.get("env"), kind, where, line)
+
+
+def check_task(spec: TaskSpec, kind: str) -> TaskSpec:
+    """``spec``, if its id, text and env options are usable for ``kind`` (TaskFileError otherwise):
+    tasks built in code get the checks of those read from a file."""
+    return _checked(spec.id, spec.task, spec.env, kind, f"task {spec.id!r}", spec.line)
+
+
+def _checked(task_id: Any, text: Any, env: Any, kind: str, where: str, line: int) -> TaskSpec:
+    return TaskSpec(id=_task_id(task_id, where), task=_task_text(text, where),
+                    env=_task_env(env, kind, where), line=line)
 
 
 def _task_id(value: Any, where: str) -> str:

@@ -104,3 +104,16 @@ def test_a_worker_refuses_an_output_folder_it_cannot_see(tmp_path: Path) -> None
         check_manifest(output.root, "another batch")
     with pytest.raises(UsageError, match="shared filesystem"):
         check_manifest(tmp_path / "elsewhere", "abc")
+
+
+def test_tasks_built_in_code_get_the_checks_of_a_file(tmp_path: Path) -> None:
+    from qwen_gui_agent.agent.batch import BatchConfig, BatchRunner, TaskSpec
+
+    config = BatchConfig(kind="browser", out=tmp_path / "out")
+    with pytest.raises(TaskFileError, match=r"task '\.\./x': id must be"):
+        BatchRunner([TaskSpec(id="../x", task="escape")], config)
+    with pytest.raises(TaskFileError, match="do not apply to the browser env"):
+        BatchRunner([TaskSpec(id="a", task="t", env={"serial": "x"})], config)
+    with pytest.raises(UsageError, match="unique"):
+        BatchRunner([TaskSpec(id="a", task="t"), TaskSpec(id="a", task="u")], config)
+    assert not (tmp_path / "out").exists()

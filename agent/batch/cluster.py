@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from qwen_gui_agent.errors import BatchError
 
 ANDROID_RESOURCE_PREFIX = "android:"
+REACH_TIMEOUT_S = 5.0
 
 
 def android_resource(serial: str) -> str:
@@ -54,6 +56,7 @@ def ray_connection(address: str | None, resources: Mapping[str, float] | None = 
     if address is None:
         options.update(address="local", include_dashboard=False, resources=dict(resources or {}))
     else:
+        _check_reachable(address)
         options["address"] = address
     try:
         ray.init(**options)
@@ -64,6 +67,19 @@ def ray_connection(address: str | None, resources: Mapping[str, float] | None = 
         yield ray
     finally:
         ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in seconds when nothing listens at ``HOST:PORT`` (``ray.init`` keeps retrying for
+    many minutes); ``auto`` is left to Ray, which reads the address of the cluster on this host."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_TIMEOUT_S).close()
+    except OSError as exc:
+        raise BatchError(f"nothing answers at {address} ({exc}): start the cluster's head there "
+                         "(ray start --head) or check --ray-address") from exc
 
 
 def cluster_android_serials(ray: Any) -> list[str]:

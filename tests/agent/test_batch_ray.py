@@ -402,3 +402,15 @@ def descendants(root: int) -> list[int]:
         found += children
         frontier = children
     return found
+
+
+def test_an_unreachable_cluster_is_reported_at_once(tmp_path: Path) -> None:
+    from fixtures.ports import closed_port
+
+    tasks = write_tasks(tmp_path / "tasks.jsonl", [task_line("a")])
+    address = f"127.0.0.1:{closed_port()}"
+    done = qwen_agent("batch", str(tasks), "--env", "browser", "--out", str(tmp_path / "out"),
+                      "--endpoint", "http://127.0.0.1:9/v1", "--model", "tiny", "--ray-address", address,
+                      cwd=tmp_path, timeout=60)
+    assert done.returncode == EXIT["error"]
+    assert f"nothing answers at {address}" in done.stderr

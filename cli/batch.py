@@ -9,7 +9,13 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from qwen_gui_agent.cli.arguments import Formatter, add_model_options, positive_int, screen_size
+from qwen_gui_agent.cli.arguments import (
+    Formatter,
+    add_model_options,
+    positive_float,
+    positive_int,
+    screen_size,
+)
 from qwen_gui_agent.cli.exit_codes import EXIT_CODES, EXIT_USAGE
 
 EPILOG = f"""\
@@ -71,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="a batch cannot stop to ask, so never")
     group.add_argument("--retries", type=_count, default=1, metavar="K",
                        help="run a task again up to K times when its env breaks or its worker dies")
-    group.add_argument("--task-timeout", type=_seconds, metavar="S",
+    group.add_argument("--task-timeout", type=positive_float, metavar="S",
                        help="end a task as 'timeout' once it has run S seconds (between two steps)")
     group.add_argument("--ray-address", metavar="ADDR",
                        help="a running Ray cluster: auto, HOST:PORT or ray://HOST:PORT "
@@ -140,7 +146,8 @@ def _config(args: argparse.Namespace, secrets: Any) -> Any:
         kind=args.env, out=args.out, workers=args.workers, env_options=env_options,
         start_url=args.url, serials=args.serials, adb_port=args.adb_port,
         screen=args.virtual_display or (1280, 800), model=args.model, endpoint=args.endpoint,
-        min_pixels=args.min_pixels, max_pixels=args.max_pixels, max_steps=args.max_steps,
+        min_pixels=args.min_pixels, max_pixels=args.max_pixels, model_timeout=args.model_timeout,
+        max_steps=args.max_steps,
         settle=args.settle, secrets=secrets, retries=args.retries, task_timeout=args.task_timeout,
         ray_address=args.ray_address, resume=args.resume,
     )
@@ -178,13 +185,3 @@ def _count(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
     return int(text)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value

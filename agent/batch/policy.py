@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.errors import ModelError, QwenAgentError
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from qwen_gui_agent.actions.observation import Observation
     from qwen_gui_agent.model.policy import Policy
 
-_SETTINGS = ("name", "model", "url", "min_pixels", "max_pixels", "history_images", "extensions")
+_SETTINGS = ("name", "model", "url", "history_images", "extensions")
 """The policy's plain settings a proxy mirrors (the Agent and the trajectory header read them)."""
 
 
@@ -40,6 +41,8 @@ class PolicySpec:
     model: str | None = None
     min_pixels: int | None = None
     max_pixels: int | None = None
+    timeout: float | None = None
+    """An endpoint request's total deadline in seconds."""
     server: Any = None
 
     def build(self) -> Policy:
@@ -47,8 +50,8 @@ class PolicySpec:
             return RemotePolicy(self.server)
         from qwen_gui_agent.model.factory import build_policy
 
-        return build_policy(model=self.model, endpoint=self.endpoint,
-                            min_pixels=self.min_pixels, max_pixels=self.max_pixels)
+        return build_policy(model=self.model, endpoint=self.endpoint, min_pixels=self.min_pixels,
+                            max_pixels=self.max_pixels, timeout=self.timeout)
 
 
 class ModelServer:
@@ -64,9 +67,12 @@ class ModelServer:
         self._policy = build_policy(model=model, min_pixels=min_pixels, max_pixels=max_pixels)
 
     def settings(self) -> dict[str, Any]:
-        """The policy's plain settings (a local policy's ``model`` is the torch module: left out)."""
+        """The policy's plain settings (a local policy's ``model`` is the torch module: left out)
+        and its image bounds (the model's coordinate frame, which trajectories must record)."""
         found = {name: getattr(self._policy, name, None) for name in _SETTINGS}
-        return {name: value for name, value in found.items() if _plain(value)}
+        settings = {name: value for name, value in found.items() if _plain(value)}
+        settings["image_bounds"] = getattr(self._policy, "image_bounds", ImageBounds())
+        return settings
 
     def where(self) -> str:
         """``pid N on HOST (device)``, for the batch summary."""
@@ -88,7 +94,8 @@ class RemotePolicy:
     """The policy a worker's Agent sees when the model lives in a :class:`ModelServer` actor.
 
     It mirrors the model's settings (image bounds, history images, name) so the
-    Agent and the trajectory header see what they would see in-process, and
+    Agent and the trajectory header see what they would see in-process (it is a
+    :class:`~qwen_gui_agent.model.policy.ModelPolicy`), and
     re-raises the model's own errors (``ParseError`` above all, which the loop
     feeds back) as they were raised.
     """
@@ -101,8 +108,7 @@ class RemotePolicy:
         self.name: str | None = settings.get("name")
         self.model: str | None = settings.get("model")
         self.url: str | None = settings.get("url")
-        self.min_pixels: int | None = settings.get("min_pixels")
-        self.max_pixels: int | None = settings.get("max_pixels")
+        self.image_bounds: ImageBounds = settings["image_bounds"]
         self.history_images: int = settings.get("history_images", 0)
         self.extensions: tuple[str, ...] = tuple(settings.get("extensions", ()))
 

@@ -87,6 +87,8 @@ class BatchConfig:
     endpoint: str | None = None
     min_pixels: int | None = None
     max_pixels: int | None = None
+    model_timeout: float | None = None
+    """Seconds one request to ``endpoint`` may take in all."""
     max_steps: int = 30
     settle: bool = False
     secrets: Secrets | None = None
@@ -306,7 +308,8 @@ class _Fleet:
         """One spec per model server (local model), or the one endpoint spec."""
         pixels = {"min_pixels": config.min_pixels, "max_pixels": config.max_pixels}
         if config.endpoint is not None:
-            return [PolicySpec(endpoint=config.endpoint, model=_served_model(config), **pixels)]
+            return [PolicySpec(endpoint=config.endpoint, model=_served_model(config),
+                               timeout=config.model_timeout, **pixels)]
         ray = self.ray
         gpus = int(ray.cluster_resources().get("GPU", 0))
         server = ray.remote(max_restarts=3, max_task_retries=3)(ModelServer)
@@ -339,12 +342,15 @@ def _served_model(config: BatchConfig) -> str:
     """The endpoint's model name, asked once here rather than by every worker."""
     if config.model is not None:
         return config.model
-    from qwen_gui_agent.model.factory import served_models
+    import os
+
+    from qwen_gui_agent.errors import EndpointError
+    from qwen_gui_agent.model.endpoint import served_models
 
     assert config.endpoint is not None
     try:
-        served = served_models(config.endpoint)
-    except OSError as exc:
+        served = served_models(config.endpoint, api_key=os.environ.get("OPENAI_API_KEY"))
+    except EndpointError as exc:
         raise UsageError(f"could not ask {config.endpoint} which model it serves ({exc}); "
                          "pass --model NAME") from exc
     if not served:

@@ -7,7 +7,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qwen_gui_agent.cli.arguments import (
     Formatter,
@@ -17,6 +17,10 @@ from qwen_gui_agent.cli.arguments import (
     screen_size,
 )
 from qwen_gui_agent.cli.exit_codes import EXIT_CODES, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from qwen_gui_agent.agent.batch import BatchConfig
+    from qwen_gui_agent.agent.secrets import Secrets
 
 EPILOG = f"""\
 examples:
@@ -125,7 +129,7 @@ def command(args: argparse.Namespace) -> int:
     return EXIT_CODES["error"] if summary.unfinished else 0
 
 
-def _config(args: argparse.Namespace, secrets: Any) -> Any:
+def _config(args: argparse.Namespace, secrets: Secrets) -> BatchConfig:
     """The batch's settings from the flags; UsageError on a flag of another env."""
     from qwen_gui_agent.agent.batch import BatchConfig
     from qwen_gui_agent.errors import UsageError
@@ -147,9 +151,8 @@ def _config(args: argparse.Namespace, secrets: Any) -> Any:
         start_url=args.url, serials=args.serials, adb_port=args.adb_port,
         screen=args.virtual_display or (1280, 800), model=args.model, endpoint=args.endpoint,
         min_pixels=args.min_pixels, max_pixels=args.max_pixels, model_timeout=args.model_timeout,
-        max_steps=args.max_steps,
-        settle=args.settle, secrets=secrets, retries=args.retries, task_timeout=args.task_timeout,
-        ray_address=args.ray_address, resume=args.resume,
+        max_steps=args.max_steps, settle=args.settle, secrets=secrets, retries=args.retries,
+        task_timeout=args.task_timeout, ray_address=args.ray_address, resume=args.resume,
     )
 
 

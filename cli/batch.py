@@ -150,6 +150,7 @@ def _config(args: argparse.Namespace, secrets: Secrets) -> BatchConfig:
         kind=args.env, out=args.out, workers=args.workers, env_options=env_options,
         start_url=args.url, serials=args.serials, adb_port=args.adb_port,
         screen=args.virtual_display or (1280, 800), model=args.model, endpoint=args.endpoint,
+        family=args.family,
         min_pixels=args.min_pixels, max_pixels=args.max_pixels, model_timeout=args.model_timeout,
         max_steps=args.max_steps, settle=args.settle, secrets=secrets, retries=args.retries,
         task_timeout=args.task_timeout, ray_address=args.ray_address, resume=args.resume,

@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from qwen_gui_agent.actions.frame import ImageBounds
+from qwen_gui_agent.actions.dialects import Dialect, get_dialect
 from qwen_gui_agent.errors import ModelError, QwenAgentError
 
 if TYPE_CHECKING:
     from qwen_gui_agent.actions.decision import Decision, HistoryEntry
+    from qwen_gui_agent.actions.frame import ImageBounds
     from qwen_gui_agent.actions.observation import Observation
     from qwen_gui_agent.model.policy import Policy
 
@@ -39,6 +40,7 @@ class PolicySpec:
 
     endpoint: str | None = None
     model: str | None = None
+    family: str | None = None
     min_pixels: int | None = None
     max_pixels: int | None = None
     timeout: float | None = None
@@ -50,8 +52,8 @@ class PolicySpec:
             return RemotePolicy(self.server)
         from qwen_gui_agent.model.factory import build_policy
 
-        return build_policy(model=self.model, endpoint=self.endpoint, min_pixels=self.min_pixels,
-                            max_pixels=self.max_pixels, timeout=self.timeout)
+        return build_policy(model=self.model, endpoint=self.endpoint, family=self.family,
+                            min_pixels=self.min_pixels, max_pixels=self.max_pixels, timeout=self.timeout)
 
 
 class ModelServer:
@@ -61,17 +63,20 @@ class ModelServer:
     for concurrent decoding serve the model with vLLM or SGLang and use an endpoint.
     """
 
-    def __init__(self, model: str | None, min_pixels: int | None, max_pixels: int | None) -> None:
+    def __init__(self, model: str | None, family: str | None, min_pixels: int | None,
+                 max_pixels: int | None) -> None:
         from qwen_gui_agent.model.factory import build_policy
 
-        self._policy = build_policy(model=model, min_pixels=min_pixels, max_pixels=max_pixels)
+        self._policy = build_policy(model=model, family=family, min_pixels=min_pixels,
+                                    max_pixels=max_pixels)
 
     def settings(self) -> dict[str, Any]:
-        """The policy's plain settings (a local policy's ``model`` is the torch module: left out)
-        and its image bounds (the model's coordinate frame, which trajectories must record)."""
+        """The policy's plain settings (a local policy's ``model`` is the torch module: left out),
+        its family and image bounds (its syntax and coordinate frame, which trajectories record)."""
         found = {name: getattr(self._policy, name, None) for name in _SETTINGS}
         settings = {name: value for name, value in found.items() if _plain(value)}
-        settings["image_bounds"] = getattr(self._policy, "image_bounds", ImageBounds())
+        settings["family"] = self._policy.dialect.name
+        settings["image_bounds"] = self._policy.image_bounds
         return settings
 
     def where(self) -> str:
@@ -93,7 +98,7 @@ def _plain(value: Any) -> bool:
 class RemotePolicy:
     """The policy a worker's Agent sees when the model lives in a :class:`ModelServer` actor.
 
-    It mirrors the model's settings (image bounds, history images, name) so the
+    It mirrors the model's settings (family, image bounds, history images, name) so the
     Agent and the trajectory header see what they would see in-process (it is a
     :class:`~qwen_gui_agent.model.policy.ModelPolicy`), and
     re-raises the model's own errors (``ParseError`` above all, which the loop
@@ -108,6 +113,7 @@ class RemotePolicy:
         self.name: str | None = settings.get("name")
         self.model: str | None = settings.get("model")
         self.url: str | None = settings.get("url")
+        self.dialect: Dialect = get_dialect(settings["family"])
         self.image_bounds: ImageBounds = settings["image_bounds"]
         self.history_images: int = settings.get("history_images", 0)
         self.extensions: tuple[str, ...] = tuple(settings.get("extensions", ()))

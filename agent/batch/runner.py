@@ -85,6 +85,8 @@ class BatchConfig:
     """Desktop: the size of each worker's private Xvfb display."""
     model: str | None = None
     endpoint: str | None = None
+    family: str | None = None
+    """The model family (its output syntax and coordinate frame); see ``build_policy``."""
     min_pixels: int | None = None
     max_pixels: int | None = None
     model_timeout: float | None = None
@@ -253,6 +255,7 @@ class BatchRunner:
         return {
             "token": token, "env": config.kind, "env_options": config.env_options,
             "start_url": config.start_url, "model": config.model, "endpoint": config.endpoint,
+            "family": config.family,
             "min_pixels": config.min_pixels, "max_pixels": config.max_pixels,
             "max_steps": config.max_steps, "retries": config.retries,
             "task_timeout": config.task_timeout, "workers": config.workers,
@@ -306,7 +309,8 @@ class _Fleet:
 
     def _policies(self, config: BatchConfig, workers: int) -> list[PolicySpec]:
         """One spec per model server (local model), or the one endpoint spec."""
-        pixels = {"min_pixels": config.min_pixels, "max_pixels": config.max_pixels}
+        pixels = {"family": config.family, "min_pixels": config.min_pixels,
+                  "max_pixels": config.max_pixels}
         if config.endpoint is not None:
             return [PolicySpec(endpoint=config.endpoint, model=_served_model(config),
                                timeout=config.model_timeout, **pixels)]
@@ -314,7 +318,7 @@ class _Fleet:
         gpus = int(ray.cluster_resources().get("GPU", 0))
         server = ray.remote(max_restarts=3, max_task_retries=3)(ModelServer)
         server = server.options(num_gpus=1 if gpus else 0)
-        self.servers = [server.remote(config.model, config.min_pixels, config.max_pixels)
+        self.servers = [server.remote(config.model, config.family, config.min_pixels, config.max_pixels)
                         for _ in range(max(1, min(gpus, workers)))]
         try:
             self.model_servers = ray.get([s.where.remote() for s in self.servers])

@@ -309,7 +309,8 @@ def test_a_local_model_is_loaded_once_for_all_workers(ray_head: str, page_server
         assert result.status in ("max_steps", "failure") and result.steps == 2, result
         header = load_trajectory(tmp_path / "out" / result.trajectory).header
         assert header.policy["class"].endswith("RemotePolicy")
-        assert header.image_bounds.max_pixels == MAX_PIXELS  # the model's frame, for export
+        assert header.image_bounds.max_pixels == MAX_PIXELS  # the model's frame and syntax, for export
+        assert header.family == "qwen2.5-vl"
 
 
 def test_desktop_workers_each_drive_a_private_display(ray_head: str, chat_server: Any,

@@ -32,8 +32,9 @@ they replace were, so existing ``except ValueError`` handlers still catch them.
     │   ├── EnvError             lost device, dead X server, crashed browser
     │   ├── ModelError           ModelNotFound, ModelOutOfMemory, ScriptExhausted,
     │   │                        EndpointError (EndpointTimeout, EndpointUnavailable)
-    │   └── RecorderError        the trajectory cannot be written
-    ├── DataError                TrajectoryError (ScreenshotError), DatasetError
+    │   ├── RecorderError        the trajectory cannot be written
+    │   └── BatchError           a batch cannot run (no Ray, no cluster, no worker started)
+    ├── DataError                TrajectoryError (ScreenshotError), DatasetError, TaskFileError
     └── UsageError              SecretError, ExportError
 """
 
@@ -173,6 +174,13 @@ class RecorderError(UnusableError):
     """The recorder cannot write (closed, finished, or the disk refused a file)."""
 
 
+class BatchError(UnusableError):
+    """A batch cannot run at all: Ray is missing or unreachable, or no worker could start.
+
+    Faults of single tasks never raise it: they end as a result line with their status.
+    """
+
+
 # -- input that cannot be used ------------------------------------------------------------
 class DataError(QwenAgentError, ValueError):
     """A file or record is malformed; the message names the file, the record and the field."""
@@ -193,6 +201,11 @@ class DatasetError(DataError):
     """A benchmark dataset is missing or malformed: the message names the file, the record and
     the field (``qwen-agent eval``). An image that cannot be decoded is not one: it is counted
     as an error in the results, and the evaluation goes on."""
+
+
+class TaskFileError(DataError):
+    """A batch's tasks file cannot be used (bad JSON, a missing field, a duplicate id):
+    the message names the file and the line(s)."""
 
 
 class UsageError(QwenAgentError, ValueError):

@@ -15,7 +15,9 @@ How a run ends (``RunResult.status``):
 - ``error``: the env became unusable, or something unexpected raised;
 - ``interrupted``: Ctrl-C (``KeyboardInterrupt``). ``run()`` returns the
   result; ``step()`` finalises the run and re-raises, so a script's own loop
-  stops as Python scripts do.
+  stops as Python scripts do;
+- ``timeout``: a caller driving ``step()`` ran out of time and ended the run
+  with ``finish("timeout")`` (the batch runner's ``--task-timeout``).
 
 With ``dry_run`` nothing is executed: the screen never changes, so such runs
 end by the step limit, stuck detection or the model terminating.
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
 
 RunStatus = Literal[
     "success", "failure", "max_steps", "stuck", "error", "interrupted", "completed", "mismatch",
+    "timeout",
 ]
 """``completed`` and ``mismatch`` are a replay's (see :mod:`.replay`): a policy ends a run
 with them by raising :class:`~qwen_gui_agent.errors.EndRun`."""
@@ -250,8 +253,13 @@ class Agent:
         assert self._result is not None
         return self._result
 
-    def start(self, task: str) -> None:
-        """Begin a new run of ``task`` (opening its trajectory when recording)."""
+    def start(self, task: str, *, run_dir: Path | str | None = None) -> None:
+        """Begin a new run of ``task`` (opening its trajectory when recording).
+
+        ``run_dir`` records this run into exactly that directory (it must hold no
+        trajectory yet), with or without ``record_dir``: a batch names each task's
+        folder after the task instead of the time.
+        """
         if self._task is not None and self._result is None:
             raise UsageError("a run is in progress; finish() it before starting another")
         if not task or not task.strip():
@@ -266,10 +274,12 @@ class Agent:
         if self._stuck is not None:
             self._stuck.reset()
         self._started = time.perf_counter()
-        if self.record_dir is not None:
+        if run_dir is not None or self.record_dir is not None:
             from qwen_gui_agent.trajectories.recorder import Recorder, new_run_dir
 
-            run_dir = new_run_dir(self.record_dir, self.run_label or task_text)
+            if run_dir is None:
+                assert self.record_dir is not None
+                run_dir = new_run_dir(self.record_dir, self.run_label or task_text)
             self._recorder = Recorder(
                 run_dir, self._header(), redact=self.secrets.redact if self.secrets else None
             )

@@ -13,9 +13,10 @@ EXIT_CODES: dict[str, int] = {
     "stuck": 4,
     "error": 5,
     "mismatch": 6,
+    "timeout": 7,
     "interrupted": 130,
 }
-"""Every run status (``completed`` and ``mismatch`` are a replay's)."""
+"""Every run status (``completed`` and ``mismatch`` are a replay's, ``timeout`` a batch task's)."""
 
 RUN_EXIT_HELP = ("exit status: 0 success, 1 failure, 3 max_steps, 4 stuck, 5 error, "
                  f"130 interrupted, {EXIT_USAGE} usage error")

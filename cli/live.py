@@ -31,6 +31,7 @@ _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
 STATUS_MARKS = {
     "success": "done", "failure": "FAILED", "max_steps": "STOPPED (step limit)",
     "stuck": "STOPPED (stuck)", "error": "ERROR", "interrupted": "INTERRUPTED",
+    "timeout": "STOPPED (timeout)",
 }
 
 

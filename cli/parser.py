@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 
-from qwen_gui_agent.cli import doctor, evaluate, export, replay, report, run
+from qwen_gui_agent.cli import batch, doctor, evaluate, export, replay, report, run
 from qwen_gui_agent.cli.arguments import Formatter
 from qwen_gui_agent.version import __version__
 
-SUBCOMMANDS = (run, replay, export, report, evaluate, doctor)
+SUBCOMMANDS = (run, batch, replay, export, report, evaluate, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:

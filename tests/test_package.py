@@ -9,10 +9,10 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "transformers", "pyautogui", "mss", "playwright", "adbutils", "Xlib")
+HEAVY = ("torch", "transformers", "pyautogui", "mss", "playwright", "adbutils", "Xlib", "ray", "rich")
 SUBPACKAGES = (
     "actions", "envs", "envs.desktop", "envs.browser", "envs.android", "envs.android.simulator",
-    "model", "agent", "agent.evaluation", "trajectories", "cli",
+    "model", "agent", "agent.evaluation", "agent.batch", "trajectories", "cli",
 )
 
 

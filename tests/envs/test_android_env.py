@@ -323,7 +323,7 @@ def test_unsupported_and_out_of_screen(android_env, adb_simulator):
 def test_several_devices_need_a_serial(adb_server, make_adb_simulator, monkeypatch):
     monkeypatch.delenv("ANDROID_SERIAL", raising=False)
     first, second = make_adb_simulator(), make_adb_simulator()
-    with pytest.raises(EnvError, match="Android devices are connected") as error:
+    with pytest.raises(UsageError, match="Android devices are connected.*--serial SERIAL") as error:
         AndroidEnv(adb_port=adb_server.port)
     assert first.serial in str(error.value) and second.serial in str(error.value)
     with pytest.raises(EnvError, match="not connected"):

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, Qwen2_5_VLForConditionalGeneration
 
-from qwen_gui_agent.model import tiny
+from qwen_gui_agent.model import chat_templates, tiny
 
 
 def _digest(path: Path) -> str:
@@ -26,7 +26,7 @@ def test_checkpoint_has_the_published_layout(tiny_model_dir: Path) -> None:
     assert (pre["min_pixels"], pre["max_pixels"]) == (4 * 28 * 28, 16384 * 28 * 28)
     assert (tiny_model_dir / "model.safetensors").stat().st_size < 8_000_000
     template = json.loads((tiny_model_dir / "chat_template.json").read_text())["chat_template"]
-    assert template == tiny.CHAT_TEMPLATE
+    assert template == chat_templates.QWEN25_VL
 
 
 def test_tokenizer_knows_qwen_tokens(tiny_model_dir: Path) -> None:

@@ -17,7 +17,7 @@ def _one_torch_thread(request: pytest.FixtureRequest) -> Iterator[None]:
     """Decode the tiny model on one thread: on a shared, loaded CPU two threads
     contend and a 32-token decision takes several times longer. Tests that do
     not use the model are left alone (torch is not even imported for them)."""
-    if "tiny_model" not in request.fixturenames:
+    if "tiny_family_model" not in request.fixturenames:
         yield
         return
     import torch

@@ -118,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     from bench_model import screenshot
 
-    from qwen_gui_agent.model.processor import build_processor
     from qwen_gui_agent.model.chat_templates import QWEN25_VL
+    from qwen_gui_agent.model.processor import build_processor
     from qwen_gui_agent.model.tiny import build_tokenizer
 
     width, height = (int(v) for v in args.screen.lower().split("x"))

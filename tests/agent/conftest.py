@@ -60,6 +60,18 @@ def center_of() -> Callable[[Any, str], tuple[int, int]]:
     return center
 
 
+@pytest.fixture(scope="module")
+def form(browser_env_module: Callable[..., Any]) -> dict[str, tuple[int, int]]:
+    """Screenshot-pixel centres of form.html's elements in the default 1280x800 viewport,
+    measured in a real browser (for the CLI tests, whose browser runs in the child process)."""
+    env = browser_env_module("form.html")
+    assert env.observe().image.size == (1280, 800)
+    boxes = env.page.evaluate("""() => Object.fromEntries(['name', 'email', 'submit'].map(id => {
+        const r = document.getElementById(id).getBoundingClientRect();
+        return [id, [Math.round(r.x + r.width / 2), Math.round(r.y + r.height / 2)]]; }))""")
+    return {name: tuple(point) for name, point in boxes.items()}
+
+
 def files_containing(root: Path, needle: str) -> list[Path]:
     """Every file under ``root`` whose bytes contain ``needle`` (UTF-8)."""
     data = needle.encode()

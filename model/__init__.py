@@ -3,8 +3,8 @@
 ``QwenPolicy`` runs a Qwen2.5-VL, Qwen3-VL or UI-TARS-1.5 checkpoint in-process
 (transformers), ``OpenAIPolicy`` asks an OpenAI-compatible server (vLLM,
 SGLang), ``build_policy`` picks one from plain options, ``build_tiny_model``
-writes a random-weight checkpoint of a family for tests. Exports load lazily: importing this package does not import torch or
-transformers.
+writes a random-weight checkpoint of a family for tests. Exports load lazily:
+importing this package does not import torch or transformers.
 """
 
 from __future__ import annotations

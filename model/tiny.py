@@ -332,10 +332,10 @@ def main(argv: list[str] | None = None) -> int:
         path = build_tiny_model(args.outdir, args.size, args.family)
     except UsageError as exc:
         parser.error(str(exc))
-    if detect_family({"model_type": _model_type(args.family)}, str(path)) != args.family:
-        print(f"note: {path.name!r} does not name the {args.family} family, so a run detects "
-              f"{detect_family({'model_type': _model_type(args.family)})}: pass --family "
-              f"{args.family} (UI-TARS is told apart by 'UI-TARS' in its name)", file=sys.stderr)
+    detected = detect_family({"model_type": _model_type(args.family)}, str(path))
+    if detected != args.family:  # only UI-TARS: a Qwen2.5-VL checkpoint told apart by its name
+        print(f"note: a run detects {path.name!r} as {detected}: pass --family {args.family}, "
+              "or put UI-TARS in the folder's name", file=sys.stderr)
     print(path)
     return 0
 

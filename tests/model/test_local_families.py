@@ -112,7 +112,8 @@ def test_a_qwen3_moe_checkpoint_loads_through_its_own_class(tiny_family_model, t
                  "chat_template.json", "generation_config.json"):
         shutil.copy(source / name, folder / name)
 
-    raw = '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [500, 250]}}\n</tool_call>'
+    raw = ('<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", '
+           '"coordinate": [500, 250]}}\n</tool_call>')
     policy = QwenPolicy(folder, device="cpu",
                         logits_processor=ForcedOutput(raw, processor.tokenizer))
     assert type(policy.model) is Qwen3VLMoeForConditionalGeneration

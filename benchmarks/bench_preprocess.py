@@ -118,11 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     from bench_model import screenshot
 
+    from qwen_gui_agent.model.chat_templates import QWEN25_VL
     from qwen_gui_agent.model.processor import build_processor
-    from qwen_gui_agent.model.tiny import CHAT_TEMPLATE, build_tokenizer
+    from qwen_gui_agent.model.tiny import build_tokenizer
 
     width, height = (int(v) for v in args.screen.lower().split("x"))
-    processor = build_processor(build_tokenizer(), chat_template=CHAT_TEMPLATE)
+    processor = build_processor(build_tokenizer(), chat_template=QWEN25_VL)
     device = torch.device(args.device)
     report(measure(processor, screenshot(width, height), device, args.rounds), args.screen, device)
     return 0

@@ -224,6 +224,40 @@ def check_model_files(model: str, optional: bool = False) -> Check:
                  f"{DOWNLOAD_HINT.format(model=model)}, then --model DIR", optional=optional)
 
 
+def check_model_family(model: str) -> Check | None:
+    """The family a local checkpoint resolves to, as ``run --model`` would detect it; None
+    when there is no checkpoint to read (the model-files check says why).
+
+    Why it is shown: nothing in a model's point says which coordinate frame it is
+    in, so a checkpoint run as the wrong family clicks somewhere plausible and
+    wrong; UI-TARS-1.5 in particular is a ``qwen2_5_vl`` checkpoint told apart
+    only by its name.
+    """
+    from qwen_gui_agent.actions.dialects import FamilyError, detect_family
+    from qwen_gui_agent.model.architectures import ARCHITECTURES
+    from qwen_gui_agent.model.checkpoints import locate
+
+    folder = locate(model)
+    if folder is None:
+        return None
+    fix = f"use a checkpoint of a supported model type ({', '.join(ARCHITECTURES)})"
+    path = folder / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        return Check("model", "family", False, f"{path} is not JSON ({exc})", fix)
+    try:
+        family = detect_family(config if isinstance(config, dict) else {}, model)
+    except FamilyError as exc:
+        return Check("model", "family", False, str(exc), fix)
+    model_type = config["model_type"]
+    how = {
+        "ui-tars": f"a {model_type} checkpoint named UI-TARS",
+        "qwen2.5-vl": f"model_type {model_type}; a renamed UI-TARS-1.5 needs --family ui-tars",
+    }.get(family, f"model_type {model_type}")
+    return Check("model", "family", True, f"{family} ({how})")
+
+
 def check_image_path() -> Check:
     """Which image processor the local model uses (torchvision is optional)."""
     if importlib.util.find_spec("torchvision") is not None:
@@ -259,6 +293,8 @@ def model_checks(model: str | None = None, endpoint: str | None = None) -> list[
         checks.append(check_endpoint(endpoint))
     if model and not endpoint:
         checks.append(check_model_files(model))
+        family = check_model_family(model)
+        checks.extend([family] if family else [])
     elif not endpoint:
         checks.extend(check_model_files(m, optional=True) for m in DEFAULT_MODELS)
     return checks
@@ -308,7 +344,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "doctor", help="check what is installed and reachable", formatter_class=Formatter,
         description=wrap("Check the display, Xvfb, xdotool, Chromium, adb and its devices, the "
-                         "GPU, torch/transformers and the model files. Each line says OK, MISSING "
+                         "GPU, torch/transformers, the model files and the model family they "
+                         "resolve to. Each line says OK, MISSING "
                          "(with the command that fixes it) or OPTIONAL (missing, but not needed)."),
         epilog="examples:\n  qwen-agent doctor\n  qwen-agent doctor --env browser --strict\n"
                "  qwen-agent doctor --model /models/Qwen2.5-VL-7B-Instruct\n\n"
@@ -316,7 +353,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--env", choices=tuple(AREAS), action="append",
                         help="check only what this env needs (repeatable; default: all)")
-    parser.add_argument("--model", metavar="ID_OR_PATH", help="check this model's files")
+    parser.add_argument("--model", metavar="ID_OR_PATH",
+                        help="check this model's files and the family it resolves to")
     parser.add_argument("--endpoint", metavar="URL", help="check this OpenAI-compatible server")
     parser.add_argument("--strict", action="store_true", help="exit 1 when anything is MISSING")
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")

@@ -1,10 +1,10 @@
 """Policies: turn a task, a screenshot and the history into the next action.
 
-``QwenPolicy`` runs Qwen2.5-VL in-process (transformers), ``OpenAIPolicy`` asks
-an OpenAI-compatible server (vLLM, SGLang), ``build_policy`` picks one from
-plain options, ``build_tiny_model`` writes a random-weight checkpoint for
-tests. Exports load lazily: importing this package does not import torch or
-transformers.
+``QwenPolicy`` runs a Qwen2.5-VL, Qwen3-VL or UI-TARS-1.5 checkpoint in-process
+(transformers), ``OpenAIPolicy`` asks an OpenAI-compatible server (vLLM,
+SGLang), ``build_policy`` picks one from plain options, ``build_tiny_model``
+writes a random-weight checkpoint of a family for tests. Exports load lazily:
+importing this package does not import torch or transformers.
 """
 
 from __future__ import annotations

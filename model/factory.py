@@ -35,12 +35,13 @@ def build_policy(
     max_pixels: int | None = None,
     timeout: float | None = None,
 ) -> Policy:
-    """A local Qwen2.5-VL, or a client of an OpenAI-compatible server when ``endpoint`` is given.
+    """A local checkpoint, or a client of an OpenAI-compatible server when ``endpoint`` is given.
 
     Without ``model``, a server is asked what it serves (``/v1/models``) and
     the local default follows :func:`default_model`. ``family`` is the model
     family (``qwen2.5-vl`` for a server unless given; a local checkpoint says
-    its own, UI-TARS-1.5 by its name). ``timeout`` is a server
+    its own, UI-TARS-1.5 by its name; ``--model tiny`` builds the family's
+    tiny checkpoint). ``timeout`` is a server
     request's total deadline in seconds. ``$OPENAI_API_KEY`` is the server's
     key (vLLM and SGLang started with ``--api-key`` want one).
     """
@@ -65,7 +66,8 @@ def build_policy(
     from qwen_gui_agent.model.local import QwenPolicy
 
     if model == TINY_MODEL:
+        from qwen_gui_agent.actions.dialects import DEFAULT_FAMILY
         from qwen_gui_agent.model.tiny import cached_tiny_model
 
-        return QwenPolicy(cached_tiny_model(), max_new_tokens=48, **pixels)
+        return QwenPolicy(cached_tiny_model(family or DEFAULT_FAMILY), max_new_tokens=48, **pixels)
     return QwenPolicy(model or default_model(), **pixels)

@@ -1,6 +1,8 @@
-"""``QwenPolicy``: Qwen2.5-VL run in-process through transformers.
+"""``QwenPolicy``: a Qwen2.5-VL, Qwen3-VL or UI-TARS-1.5 checkpoint run in-process through transformers.
 
-Loads from a hub id or a local checkpoint directory. Defaults suit a GPU
+Loads from a hub id or a local checkpoint directory; the model class and
+processor follow its ``model_type`` (:mod:`qwen_gui_agent.model.architectures`),
+the dialect its family. Defaults suit a GPU
 (``Qwen/Qwen2.5-VL-7B-Instruct``, CUDA + bf16, flash-attention when installed,
 else SDPA); without a GPU pick ``Qwen/Qwen2.5-VL-3B-Instruct`` (CPU float32,
 slow but it works). Decoding is greedy unless ``do_sample=True``.
@@ -24,9 +26,11 @@ from typing import Any
 
 import torch
 
-from qwen_gui_agent.actions.dialects import Dialect, detect_family
+from qwen_gui_agent.actions.dialects import Dialect, FamilyError, detect_family
+from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.actions.prompt import images_of
 from qwen_gui_agent.errors import ModelNotFound, ModelOutOfMemory, UsageError
+from qwen_gui_agent.model.architectures import Architecture, architecture, read_config
 from qwen_gui_agent.model.checkpoints import (
     DOWNLOAD_HINT,
     hub_problem,
@@ -36,18 +40,20 @@ from qwen_gui_agent.model.checkpoints import (
 )
 from qwen_gui_agent.model.defaults import DEFAULT_MODEL, SMALL_MODEL
 from qwen_gui_agent.model.preprocess import FastInputs
-from qwen_gui_agent.model.processor import ImageOnlyQwenProcessor, load_processor
+from qwen_gui_agent.model.processor import ImageOnlyProcessor, load_processor
 from qwen_gui_agent.model.prompted import Completion, PromptedPolicy
 
 
 class QwenPolicy(PromptedPolicy):
-    """A local Qwen2.5-VL checkpoint as a :class:`~qwen_gui_agent.model.policy.Policy`.
+    """A local Qwen-VL checkpoint as a :class:`~qwen_gui_agent.model.policy.Policy`.
 
-    ``model`` is a hub id, a checkpoint directory, or an already loaded
-    ``Qwen2_5_VLForConditionalGeneration`` (then pass ``processor`` too).
+    ``model`` is a hub id, a checkpoint directory (``qwen2_5_vl``, ``qwen3_vl`` or
+    ``qwen3_vl_moe``), or an already loaded model (then pass ``processor`` too).
     ``family`` (``qwen2.5-vl``, ``qwen3-vl``, ``ui-tars``) is read from the
     checkpoint's config when not given (UI-TARS-1.5 by its name, since its
-    config is a Qwen2.5-VL one). ``min_pixels`` / ``max_pixels`` change the
+    config is a Qwen2.5-VL one); a family whose resize factor is not the
+    checkpoint's processor's (``--family qwen3-vl`` on a Qwen2.5-VL checkpoint)
+    is a :class:`FamilyError`. ``min_pixels`` / ``max_pixels`` change the
     family's pixel budget: images are resized for the family, not by the
     checkpoint's processor settings, so the model's points map back exactly.
     ``logits_processor`` (e.g. :class:`~qwen_gui_agent.model.forcing.ForcedOutput`) is applied to every ``generate`` call. ``hub_kwargs`` (``revision``,
@@ -60,7 +66,7 @@ class QwenPolicy(PromptedPolicy):
         self,
         model: str | Path | Any = DEFAULT_MODEL,
         *,
-        processor: ImageOnlyQwenProcessor | None = None,
+        processor: ImageOnlyProcessor | None = None,
         device: str | torch.device | None = None,
         dtype: str | torch.dtype | None = None,
         attn_implementation: str | None = None,
@@ -81,12 +87,14 @@ class QwenPolicy(PromptedPolicy):
         self.dtype = _resolve_dtype(dtype, self.device)
         if isinstance(model, (str, Path)):
             self.name = str(model)
+            arch = _load(self.name, lambda: architecture(
+                read_config(self.name, **hub_kwargs).get("model_type")))
             processor = processor or _load(self.name, lambda: load_processor(
                 self.name, min_pixels=min_pixels, max_pixels=max_pixels, **hub_kwargs))
             self.attn_implementation = attn_implementation or default_attention(self.device,
                                                                                  self.dtype)
             self.model = _load(self.name, lambda: _load_model(
-                self.name, self.device, self.dtype, self.attn_implementation, hub_kwargs))
+                self.name, arch, self.device, self.dtype, self.attn_implementation, hub_kwargs))
         else:
             if processor is None:
                 raise UsageError("pass the processor together with an already loaded model")
@@ -105,6 +113,8 @@ class QwenPolicy(PromptedPolicy):
             min_pixels=min_pixels, max_pixels=max_pixels,
             history_images=history_images, extensions=extensions,
         )
+        _check_factor(processor.image_processor, self.image_bounds, self.family,
+                      self.model.config.model_type)
         self.generate_kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens,
                                                 "do_sample": do_sample}
         if do_sample:
@@ -152,7 +162,7 @@ class QwenPolicy(PromptedPolicy):
 
     def _complete(self, messages: list[dict[str, Any]]) -> Completion:
         start = time.perf_counter()
-        with _out_of_memory_hint(self.image_bounds.max_pixels):
+        with _out_of_memory_hint(self.image_bounds):
             inputs = self.prepare(messages)
             prepared = time.perf_counter()
             output = self.generate(inputs)
@@ -166,16 +176,35 @@ class QwenPolicy(PromptedPolicy):
                           preprocess_s=prepared - start, generate_s=generated - prepared)
 
 
+def _check_factor(image_processor: Any, bounds: ImageBounds, family: str, model_type: str) -> None:
+    """Refuse a family that sizes images for another architecture.
+
+    The screenshot is resized for the family (multiples of ``bounds.factor``); the
+    checkpoint's processor rounds to multiples of its patch x merge size. If they
+    differ it resizes again and the model's pixels no longer map back, so this is
+    the one family mismatch a local checkpoint gives away before any step.
+    """
+    patch, merge = int(image_processor.patch_size), int(image_processor.merge_size)
+    if patch * merge != bounds.factor:
+        raise FamilyError(
+            f"the {family} family sizes screenshots in multiples of {bounds.factor} pixels, but "
+            f"this {model_type} checkpoint's processor in multiples of {patch * merge} (patch "
+            f"{patch} x merge {merge}): it is not a {family} model. Leave --family out to detect "
+            "the family from the checkpoint, or pass its own."
+        )
+
+
 @contextmanager
-def _out_of_memory_hint(max_pixels: int) -> Iterator[None]:
+def _out_of_memory_hint(bounds: ImageBounds) -> Iterator[None]:
     """Turn a CUDA OOM into :class:`ModelOutOfMemory` that names a smaller ``max_pixels``."""
     try:
         yield
     except torch.OutOfMemoryError as exc:
         torch.cuda.empty_cache()
-        suggestion = max(4 * 28 * 28, max_pixels // 4)
+        factor, max_pixels = bounds.factor, bounds.max_pixels
+        suggestion = max(4 * factor * factor, max_pixels // 4)
         raise ModelOutOfMemory(
-            f"the GPU ran out of memory ({exc}). Screenshots cost one token per 28x28 "
+            f"the GPU ran out of memory ({exc}). Screenshots cost one token per {factor}x{factor} "
             f"pixels: try QwenPolicy(..., max_pixels={suggestion}) (now {max_pixels}), "
             f"history_images=0, or a smaller model such as {SMALL_MODEL}."
         ) from exc
@@ -207,13 +236,12 @@ def _resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> tor
     return torch.float32
 
 
-def _load_model(name: str, device: torch.device, dtype: torch.dtype, attn: str,
-                hub_kwargs: dict[str, Any]) -> Any:
-    """Load the weights, straight onto the GPU when ``accelerate`` can place them."""
-    from transformers import Qwen2_5_VLForConditionalGeneration
-
+def _load_model(name: str, arch: Architecture, device: torch.device, dtype: torch.dtype,
+                attn: str, hub_kwargs: dict[str, Any]) -> Any:
+    """Load the weights with the architecture's class, straight onto the GPU when
+    ``accelerate`` can place them."""
     direct = device.type != "cpu" and importlib.util.find_spec("accelerate") is not None
-    model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
+    model = arch.load_class().from_pretrained(
         name, dtype=dtype, attn_implementation=attn,
         **({"device_map": str(device)} if direct else {}), **hub_kwargs)
     return model if direct else model.to(device)

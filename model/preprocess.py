@@ -1,4 +1,4 @@
-"""Screenshot -> Qwen2-VL model inputs, without the stock processor's slow path.
+"""Screenshot -> Qwen2.5-VL / Qwen3-VL model inputs, without the stock processor's slow path.
 
 Why: the stock image processor (transformers' ``Qwen2VLImageProcessorPil``, the
 one that loads without torchvision) turns a 1080p screenshot into
@@ -16,7 +16,10 @@ The result is the stock processor's: the same float32 operations in the same
 order (bit-equal on CPU, see tests/model/test_preprocess.py), the same
 ``image_grid_thw``, ``input_ids``, ``attention_mask`` and ``mm_token_type_ids``.
 Patch, merge and temporal sizes, mean/std, rescale factor, pixel bounds and
-the resampling filter are read from the checkpoint's image processor.
+the resampling filter are read from the checkpoint's image processor. Qwen3-VL
+uses the same Qwen2-VL image processor (patch 16, mean/std 0.5) and the same
+placeholder expansion, so the fast path serves it too; the tests compare it with
+both families' stock processors.
 """
 
 from __future__ import annotations

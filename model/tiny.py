@@ -1,18 +1,24 @@
-"""Random-weight Qwen2.5-VL checkpoints built offline: for tests and speed measurements.
+"""Random-weight Qwen2.5-VL and Qwen3-VL checkpoints built offline: for tests and speed measurements.
 
-``size="tiny"`` is a two-layer model (about 3 MB) that loads in tens of
+``size="tiny"`` is a two-layer model (a few MB) that loads in tens of
 milliseconds and generates on a CPU, so tests can run the real processor ->
 chat template -> ``generate`` -> decode path without downloading anything.
-``size="3b"`` / ``"7b"`` have the real architecture sizes (random weights) for
-measuring speed on a GPU; build those in memory with :func:`build_model`
-rather than writing gigabytes to disk.
+``size="3b"`` / ``"7b"`` have the real Qwen2.5-VL architecture sizes (random
+weights) for measuring speed on a GPU; build those in memory with
+:func:`build_model` rather than writing gigabytes to disk.
+
+``family`` picks the published checkpoint the build copies: ``qwen2.5-vl``
+(the default) and ``ui-tars`` give the same Qwen2.5-VL checkpoint (UI-TARS-1.5
+*is* one, told apart by its name: put "UI-TARS" in OUTDIR's name or run it with
+``--family ui-tars``); ``qwen3-vl`` gives a ``qwen3_vl`` checkpoint: patch 16,
+DeepStack, interleaved M-RoPE, Qwen3-VL's chat template and image settings.
 
 The tokenizer is a byte-level BPE trained on the fly with the Qwen2
-pre-tokenizer, carrying Qwen's special tokens and the Qwen2.5-VL chat template,
+pre-tokenizer, carrying Qwen's special tokens and the family's chat template,
 so prompts tokenize and decode the way they do with the real checkpoint
 (``<tool_call>`` survives ``skip_special_tokens`` exactly as there).
 
-    python -m qwen_gui_agent.model.tiny OUTDIR [--size tiny|3b|7b]
+    python -m qwen_gui_agent.model.tiny OUTDIR [--size tiny|3b|7b] [--family qwen3-vl]
 """
 
 from __future__ import annotations
@@ -22,30 +28,16 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from qwen_gui_agent.actions.dialects import DEFAULT_FAMILY, FAMILIES, detect_family, get_dialect
+from qwen_gui_agent.actions.frame import ImageBounds
 from qwen_gui_agent.errors import UsageError
+from qwen_gui_agent.model import chat_templates
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 Size = Literal["tiny", "3b", "7b"]
 SEED = 1234
-
-CHAT_TEMPLATE = (
-    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
-    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
-    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
-    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}"
-    "{{ message['content'] }}<|im_end|>\n{% else %}{% for content in message['content'] %}"
-    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
-    "{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}"
-    "Picture {{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>"
-    "{% elif content['type'] == 'video' or 'video' in content %}"
-    "{% set video_count.value = video_count.value + 1 %}{% if add_vision_id %}"
-    "Video {{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>"
-    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
-    "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-"""Qwen2.5-VL-Instruct's processor chat template, verbatim."""
 
 SPECIAL_TOKENS = (
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>",
@@ -56,6 +48,8 @@ SPECIAL_TOKENS = (
 """Qwen2.5-VL's special added tokens (skipped by ``skip_special_tokens``)."""
 PLAIN_ADDED_TOKENS = ("<tool_call>", "</tool_call>")
 """Added tokens that are *not* special in Qwen2.5-VL: they stay in decoded text."""
+QWEN3_PLAIN_TOKENS = ("<tool_response>", "</tool_response>", "<think>", "</think>")
+"""Qwen3-VL's further plain added tokens (its template and Thinking outputs use them)."""
 
 _CORPUS_SEED = """You are a helpful assistant.
 # Tools
@@ -102,17 +96,30 @@ _VISION = dict(
 )
 
 
-def _corpus() -> list[str]:
-    """Training text: agent-style snippets plus both tool prompts, so prompts stay short."""
-    from qwen_gui_agent.actions.frame import Frame
-    from qwen_gui_agent.actions.tools import TOOL_NAMES, system_prompt
-
-    prompts = [system_prompt(name, Frame(1920, 1080)) for name in TOOL_NAMES]
-    return [_CORPUS_SEED] * 4 + prompts
+def _is_qwen3(family: str) -> bool:
+    """Whether ``family`` (validated) is built as a Qwen3-VL checkpoint, else as a Qwen2.5-VL one."""
+    return get_dialect(family).name == "qwen3-vl"
 
 
-def build_tokenizer(vocab_size: int = 2048) -> PreTrainedTokenizerBase:
-    """Train a byte-level BPE with the Qwen2 pre-tokenizer and wrap it as ``Qwen2Tokenizer``."""
+def _model_type(family: str) -> str:
+    return "qwen3_vl" if _is_qwen3(family) else "qwen2_5_vl"
+
+
+def _checkpoint_bounds(family: str) -> ImageBounds:
+    """The pixel bounds in the published checkpoint's processor config (UI-TARS ships Qwen2.5-VL's)."""
+    return get_dialect("qwen3-vl" if _is_qwen3(family) else "qwen2.5-vl").bounds
+
+
+def _corpus(family: str) -> list[str]:
+    """Training text: agent-style snippets plus the family's tool prompts, so prompts stay short."""
+    dialect = get_dialect("qwen3-vl" if _is_qwen3(family) else "qwen2.5-vl")
+    frame = dialect.frame(1920, 1080)
+    return [_CORPUS_SEED] * 4 + [dialect.system_prompt(frame, env) for env in ("desktop", "android")]
+
+
+def build_tokenizer(vocab_size: int = 2048, family: str = DEFAULT_FAMILY) -> PreTrainedTokenizerBase:
+    """Train a byte-level BPE with the Qwen2 pre-tokenizer and wrap it as ``Qwen2Tokenizer``,
+    with the added tokens of ``family``'s published tokenizer."""
     from tokenizers import (
         Regex,
         Tokenizer,
@@ -140,7 +147,7 @@ def build_tokenizer(vocab_size: int = 2048) -> PreTrainedTokenizerBase:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         special_tokens=["<|endoftext|>"],
     )
-    bpe.train_from_iterator(_corpus(), trainer=trainer)
+    bpe.train_from_iterator(_corpus(family), trainer=trainer)
     state = json.loads(bpe.to_str())["model"]
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in state["merges"]]
     tokenizer = Qwen2Tokenizer(
@@ -150,19 +157,30 @@ def build_tokenizer(vocab_size: int = 2048) -> PreTrainedTokenizerBase:
     )
     tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS],
                          special_tokens=True)
-    tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in PLAIN_ADDED_TOKENS])
+    plain = PLAIN_ADDED_TOKENS + (QWEN3_PLAIN_TOKENS if _is_qwen3(family) else ())
+    tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in plain])
     return tokenizer
 
 
-def build_config(size: Size, tokenizer: PreTrainedTokenizerBase) -> Any:
-    """A ``Qwen2_5_VLConfig`` for ``size`` whose special ids match ``tokenizer``."""
-    from transformers import Qwen2_5_VLConfig
-
+def build_config(size: Size, tokenizer: PreTrainedTokenizerBase, family: str = DEFAULT_FAMILY) -> Any:
+    """The model config for ``size`` and ``family`` whose special ids match ``tokenizer``."""
     if size not in _TEXT:
         raise UsageError(f"size must be one of {sorted(_TEXT)}, got {size!r}")
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
+    vision_ids = dict(
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+    )
+    token_ids = dict(bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
+                     pad_token_id=ids["<|endoftext|>"])
+    if _is_qwen3(family):
+        if size != "tiny":
+            raise UsageError(f"a {family} build has size 'tiny' only; 3b and 7b are Qwen2.5-VL's sizes")
+        return _qwen3_config(_round_up(len(tokenizer), 64), token_ids, vision_ids)
+    from transformers import Qwen2_5_VLConfig
+
     text = dict(_TEXT[size])
     vision = _VISION["tiny" if size == "tiny" else "full"]
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
     vocab = text.pop("vocab_size") or _round_up(len(tokenizer), 64)
     if vocab < len(tokenizer):
         raise UsageError(f"vocab_size {vocab} is smaller than the tokenizer ({len(tokenizer)})")
@@ -172,40 +190,66 @@ def build_config(size: Size, tokenizer: PreTrainedTokenizerBase) -> Any:
             **text, vocab_size=vocab, rms_norm_eps=1e-6, hidden_act="silu",
             rope_parameters={"rope_type": "default", "rope_theta": 1000000.0,
                              "mrope_section": mrope},
-            bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
-            pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=tie,
+            **token_ids, tie_word_embeddings=tie,
         ),
         vision_config=dict(
             **vision, out_hidden_size=text["hidden_size"], patch_size=14,
             spatial_merge_size=2, temporal_patch_size=2, window_size=112,
             tokens_per_second=2, hidden_act="silu", in_channels=3,
         ),
-        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
-        tie_word_embeddings=tie,
+        **vision_ids, tie_word_embeddings=tie,
+    )
+
+
+def _qwen3_config(vocab: int, token_ids: dict[str, int], vision_ids: dict[str, int]) -> Any:
+    """A two-layer ``Qwen3VLConfig`` holding Qwen3-VL's constraints: the M-RoPE sections sum to
+    half the head dim, DeepStack taps a vision layer that exists and feeds a text layer that
+    exists, the vision output is the text width, and the position table is a square grid."""
+    from transformers import Qwen3VLConfig
+
+    hidden, heads = 128, 4
+    head_dim = hidden // heads
+    return Qwen3VLConfig(
+        text_config=dict(
+            hidden_size=hidden, intermediate_size=256, num_hidden_layers=2,
+            num_attention_heads=heads, num_key_value_heads=2, head_dim=head_dim,
+            vocab_size=vocab, max_position_embeddings=32768, rms_norm_eps=1e-6,
+            hidden_act="silu", tie_word_embeddings=False, **token_ids,
+            rope_parameters={"rope_type": "default", "rope_theta": 5000000.0,
+                             "mrope_section": [6, 5, 5], "mrope_interleaved": True},
+        ),
+        vision_config=dict(
+            depth=2, hidden_size=64, intermediate_size=128, num_heads=2, in_channels=3,
+            hidden_act="gelu_pytorch_tanh", patch_size=16, spatial_merge_size=2,
+            temporal_patch_size=2, out_hidden_size=hidden, num_position_embeddings=16 * 16,
+            deepstack_visual_indexes=[1],
+        ),
+        **vision_ids, tie_word_embeddings=False,
     )
 
 
 def build_model(
-    size: Size = "tiny", *, device: str | None = None, dtype: Any = None,
-    attn_implementation: str | None = None,
+    size: Size = "tiny", *, family: str = DEFAULT_FAMILY, device: str | None = None,
+    dtype: Any = None, attn_implementation: str | None = None,
 ) -> tuple[PreTrainedModel, Any]:
     """Build ``(model, processor)`` in memory, seeded; large sizes straight on ``device``."""
     import torch
-    from transformers import GenerationConfig, Qwen2_5_VLForConditionalGeneration
+    from transformers import GenerationConfig
 
+    from qwen_gui_agent.model.architectures import architecture
     from qwen_gui_agent.model.processor import build_processor
 
-    tokenizer = build_tokenizer()
-    config = build_config(size, tokenizer)
+    tokenizer = build_tokenizer(family=family)
+    config = build_config(size, tokenizer, family)
     if attn_implementation:
         config._attn_implementation = attn_implementation
+    arch = architecture(config.model_type)
     torch.manual_seed(SEED)
     default_dtype = torch.get_default_dtype()
     torch.set_default_dtype(dtype or torch.float32)  # build 7B in bf16 directly, not via fp32
     try:
         with torch.device(device or "cpu"):
-            model = Qwen2_5_VLForConditionalGeneration(config)
+            model = arch.load_class()(config)
     finally:
         torch.set_default_dtype(default_dtype)
     model.eval()
@@ -214,50 +258,58 @@ def build_model(
         eos_token_id=[config.text_config.eos_token_id, config.text_config.pad_token_id],
         pad_token_id=config.text_config.pad_token_id, do_sample=False,
     )
-    return model, build_processor(tokenizer, chat_template=CHAT_TEMPLATE)
+    processor = build_processor(tokenizer, chat_template=_chat_template(family),
+                                bounds=_checkpoint_bounds(family), model_type=arch.model_type)
+    return model, processor
 
 
-def build_tiny_model(outdir: str | Path, size: Size = "tiny") -> Path:
+def _chat_template(family: str) -> str:
+    return chat_templates.QWEN3_VL if _is_qwen3(family) else chat_templates.QWEN25_VL
+
+
+def build_tiny_model(outdir: str | Path, size: Size = "tiny", family: str = DEFAULT_FAMILY) -> Path:
     """Write a loadable checkpoint (weights, config, tokenizer, processor) to ``outdir``."""
-    from qwen_gui_agent.actions.frame import ImageBounds
+    from qwen_gui_agent.model.architectures import architecture
 
     outdir = Path(outdir)
-    bounds = ImageBounds()
-    model, processor = build_model(size)
+    model, processor = build_model(size, family=family)
     outdir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(outdir)
     processor.tokenizer.save_pretrained(outdir)
+    arch, bounds = architecture(_model_type(family)), _checkpoint_bounds(family)
     # The file layout of the published checkpoints, so loading takes the same path.
-    preprocessor = {
-        "min_pixels": bounds.min_pixels, "max_pixels": bounds.max_pixels, "patch_size": 14,
-        "temporal_patch_size": 2, "merge_size": 2, "image_mean": list(_CLIP_MEAN),
-        "image_std": list(_CLIP_STD), "image_processor_type": "Qwen2VLImageProcessor",
-        "processor_class": "Qwen2_5_VLProcessor",
-    }
+    shared = {"patch_size": arch.patch_size, "temporal_patch_size": 2, "merge_size": 2,
+              "image_mean": list(arch.image_mean), "image_std": list(arch.image_std)}
+    if arch.qwen3:
+        preprocessor = {"size": {"longest_edge": bounds.max_pixels, "shortest_edge": bounds.min_pixels},
+                        **shared, "image_processor_type": "Qwen2VLImageProcessorFast",
+                        "processor_class": "Qwen3VLProcessor"}
+    else:
+        preprocessor = {"min_pixels": bounds.min_pixels, "max_pixels": bounds.max_pixels, **shared,
+                        "image_processor_type": "Qwen2VLImageProcessor",
+                        "processor_class": "Qwen2_5_VLProcessor"}
     (outdir / "preprocessor_config.json").write_text(json.dumps(preprocessor, indent=2))
-    (outdir / "chat_template.json").write_text(json.dumps({"chat_template": CHAT_TEMPLATE}))
+    (outdir / "chat_template.json").write_text(json.dumps({"chat_template": _chat_template(family)}))
     return outdir
 
 
-def cached_tiny_model() -> Path:
-    """The tiny checkpoint in the user's cache, built on first use (``--model tiny``).
+def cached_tiny_model(family: str = DEFAULT_FAMILY) -> Path:
+    """The tiny checkpoint of ``family`` in the user's cache, built on first use (``--model tiny``).
 
     It lets anyone run the whole pipeline offline before downloading real
-    weights; with random weights it solves nothing.
+    weights; with random weights it solves nothing. UI-TARS shares the
+    Qwen2.5-VL checkpoint (its caller passes the family).
     """
     import os
 
     from qwen_gui_agent.version import __version__
 
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    path = cache / "qwen-gui-agent" / f"tiny-{__version__}"
+    name = f"tiny-qwen3-vl-{__version__}" if _is_qwen3(family) else f"tiny-{__version__}"
+    path = cache / "qwen-gui-agent" / name
     if not (path / "model.safetensors").exists():
-        build_tiny_model(path)
+        build_tiny_model(path, family=family)
     return path
-
-
-_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 def _round_up(n: int, multiple: int) -> int:
@@ -266,13 +318,24 @@ def _round_up(n: int, multiple: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: build a random-weight checkpoint into OUTDIR."""
+    import sys
+
     parser = argparse.ArgumentParser(prog="python -m qwen_gui_agent.model.tiny",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--size", choices=sorted(_TEXT), default="tiny",
-                        help="tiny (~3 MB) or the real 3B/7B architecture with random weights")
+                        help="tiny (a few MB) or the real Qwen2.5-VL 3B/7B architecture, random weights")
+    parser.add_argument("--family", choices=FAMILIES, default=DEFAULT_FAMILY,
+                        help="the published checkpoint to copy (ui-tars: a Qwen2.5-VL checkpoint)")
     args = parser.parse_args(argv)
-    path = build_tiny_model(args.outdir, args.size)
+    try:
+        path = build_tiny_model(args.outdir, args.size, args.family)
+    except UsageError as exc:
+        parser.error(str(exc))
+    detected = detect_family({"model_type": _model_type(args.family)}, str(path))
+    if detected != args.family:  # only UI-TARS: a Qwen2.5-VL checkpoint told apart by its name
+        print(f"note: a run detects {path.name!r} as {detected}: pass --family {args.family}, "
+              "or put UI-TARS in the folder's name", file=sys.stderr)
     print(path)
     return 0
 

@@ -17,7 +17,7 @@ def _one_torch_thread(request: pytest.FixtureRequest) -> Iterator[None]:
     """Decode the tiny model on one thread: on a shared, loaded CPU two threads
     contend and a 32-token decision takes several times longer. Tests that do
     not use the model are left alone (torch is not even imported for them)."""
-    if "tiny_model" not in request.fixturenames:
+    if "tiny_family_model" not in request.fixturenames:
         yield
         return
     import torch
@@ -58,6 +58,18 @@ def center_of() -> Callable[[Any, str], tuple[int, int]]:
                 round((box["y"] + box["height"] / 2) * scale))
 
     return center
+
+
+@pytest.fixture(scope="module")
+def form(browser_env_module: Callable[..., Any]) -> dict[str, tuple[int, int]]:
+    """Screenshot-pixel centres of form.html's elements in the default 1280x800 viewport,
+    measured in a real browser (for the CLI tests, whose browser runs in the child process)."""
+    env = browser_env_module("form.html")
+    assert env.observe().image.size == (1280, 800)
+    boxes = env.page.evaluate("""() => Object.fromEntries(['name', 'email', 'submit'].map(id => {
+        const r = document.getElementById(id).getBoundingClientRect();
+        return [id, [Math.round(r.x + r.width / 2), Math.round(r.y + r.height / 2)]]; }))""")
+    return {name: tuple(point) for name, point in boxes.items()}
 
 
 def files_containing(root: Path, needle: str) -> list[Path]:

@@ -144,6 +144,29 @@ def test_doctor_checks_a_given_model_directory(tmp_path: Path, tiny_model_dir: P
     assert f"MISSING  model files   {empty}: no config.json" in bad.stdout
 
 
+def test_doctor_shows_the_family_a_checkpoint_resolves_to(
+        tmp_path: Path, tiny_family_dir: Any) -> None:
+    from qwen_gui_agent.cli.doctor import check_model_family
+
+    done = _doctor("--env", "browser", "--strict", "--model", str(tiny_family_dir("ui-tars")),
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert "OK       family        ui-tars (a qwen2_5_vl checkpoint named UI-TARS)" in done.stdout
+    assert check_model_family(str(tiny_family_dir("qwen3-vl"))).detail == (
+        "qwen3-vl (model_type qwen3_vl)")
+    plain = check_model_family(str(tiny_family_dir("qwen2.5-vl")))
+    assert plain.detail == ("qwen2.5-vl (model_type qwen2_5_vl; a renamed UI-TARS-1.5 needs "
+                            "--family ui-tars)")
+    other = tmp_path / "llava"
+    other.mkdir()
+    (other / "config.json").write_text('{"model_type": "llava"}')
+    (other / "model.safetensors").write_bytes(b"")
+    undecidable = check_model_family(str(other))
+    assert not undecidable.ok and undecidable.label == "MISSING"
+    assert undecidable.detail.startswith("cannot tell the model family of a 'llava' checkpoint")
+    assert check_model_family(str(tmp_path / "nothing-here")) is None  # model files says why
+
+
 def test_doctor_lists_the_devices_of_a_running_adb_server(
         tmp_path: Path, adb_server: Any, adb_simulator: Any) -> None:
     port = {"ANDROID_ADB_SERVER_PORT": str(adb_server.port)}

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import pytest
 from fixtures.browser import PageServer
@@ -34,17 +34,6 @@ SCREEN = (1280, 800)
 TASK = "Submit the form with the name Ada"
 MAX_PIXELS = 256 * 28 * 28
 """A small model image keeps the tiny model quick; coordinates still map back exactly."""
-
-
-@pytest.fixture(scope="module")
-def form(browser_env_module: Callable[..., Any]) -> dict[str, tuple[int, int]]:
-    """Screenshot-pixel centres of form.html's elements, measured in a real browser."""
-    env = browser_env_module("form.html")
-    assert env.observe().image.size == SCREEN
-    boxes = env.page.evaluate("""() => Object.fromEntries(['name', 'email', 'submit'].map(id => {
-        const r = document.getElementById(id).getBoundingClientRect();
-        return [id, [Math.round(r.x + r.width / 2), Math.round(r.y + r.height / 2)]]; }))""")
-    return {name: tuple(point) for name, point in boxes.items()}
 
 
 def plan(server: Any, items: Sequence[Any], thoughts: Sequence[str | None] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,3 +35,14 @@ def test_endpoint_without_model_asks_the_server_with_the_api_key(
 def test_an_unreachable_endpoint_without_model_says_to_pass_one() -> None:
     with pytest.raises(ValueError, match="pass --model NAME"):
         build_policy(endpoint=f"http://127.0.0.1:{closed_port()}")
+
+
+@pytest.mark.parametrize("family, model_type", [
+    ("qwen3-vl", "qwen3_vl"), ("ui-tars", "qwen2_5_vl"), (None, "qwen2_5_vl")])
+def test_model_tiny_builds_the_familys_checkpoint(family: str | None, model_type: str,
+                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--model tiny --family F`` runs F's tiny checkpoint (UI-TARS: the Qwen2.5-VL one)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    policy = build_policy(model="tiny", family=family)
+    assert policy.family == (family or "qwen2.5-vl")
+    assert policy.model.config.model_type == model_type

@@ -14,7 +14,7 @@ from fixtures.models import TinyChatServer
 @pytest.fixture(autouse=True)
 def _one_torch_thread(request: pytest.FixtureRequest) -> Iterator[None]:
     """Decode the tiny model on one thread (a shared, loaded CPU; see tests/agent/conftest.py)."""
-    if "tiny_model" not in request.fixturenames:
+    if "tiny_family_model" not in request.fixturenames:
         yield
         return
     import torch

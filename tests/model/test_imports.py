@@ -11,6 +11,7 @@ def test_model_package_does_not_import_torch() -> None:
         "import sys, qwen_gui_agent.model as m\n"
         "from qwen_gui_agent.model import Decision, HistoryEntry, Policy, OpenAIPolicy\n"
         "from qwen_gui_agent.model import prompted, factory, endpoint, defaults\n"
+        "from qwen_gui_agent.model import architectures, chat_templates, tiny\n"
         "heavy = sorted(k for k in sys.modules if k.split('.')[0] in ('torch', 'transformers'))\n"
         "print(heavy)\n"
     )

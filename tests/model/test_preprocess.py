@@ -11,6 +11,7 @@ from PIL import Image
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
 from qwen_gui_agent.actions.decision import HistoryEntry
+from qwen_gui_agent.actions.dialects import get_dialect
 from qwen_gui_agent.actions.observation import Observation
 from qwen_gui_agent.actions.prompt import build_messages, frame_for, images_of
 from qwen_gui_agent.errors import UsageError
@@ -110,20 +111,26 @@ def test_only_stock_processors_with_stock_steps_get_a_spec() -> None:
         pixel_inputs([], VisionSpec.of(_stock()))
 
 
-def _messages(sizes: list[tuple[int, int]], task: str = "Open the settings") -> list[dict]:
-    """A real prompt: past screenshots of ``sizes[:-1]`` shown, the current one last."""
+def _messages(sizes: list[tuple[int, int]], task: str = "Open the settings",
+              family: str = "qwen2.5-vl") -> list[dict]:
+    """A real prompt of ``family``: past screenshots of ``sizes[:-1]`` shown, the current one last."""
     *past, current = sizes
     history = [HistoryEntry(actions=[], raw="", observation=Observation(image=_noise(*s),
                                                                          env="desktop"))
                for s in past]
     obs = Observation(image=_noise(*current), env="desktop")
-    return build_messages(task, obs, history, frame_for(obs), history_images=len(past))
+    dialect = get_dialect(family)
+    return build_messages(task, obs, history, frame_for(obs, dialect=dialect), dialect=dialect,
+                          history_images=len(past))
 
 
+@pytest.mark.parametrize("family", ["qwen2.5-vl", "qwen3-vl"])
 @pytest.mark.parametrize("sizes", [[(1920, 1080)], [(1366, 768), (640, 480), (1080, 2400)]])
-def test_inputs_equal_the_stock_processor(tiny_model, sizes) -> None:
-    _, processor = tiny_model
-    messages = _messages(sizes, task="Öffne die Einstellungen, then type 'naïve café' ✓")
+def test_inputs_equal_the_stock_processor(tiny_family_model, family, sizes) -> None:
+    """Qwen3-VL's processor (patch 16, mean/std 0.5, its own template) gets the fast path too."""
+    _, processor = tiny_family_model(family)
+    messages = _messages(sizes, task="Öffne die Einstellungen, then type 'naïve café' ✓",
+                         family=family)
     text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     images = images_of(messages)
     expected = processor(text=[text], images=images, return_tensors="pt")
@@ -166,12 +173,13 @@ def test_text_only_prompt_and_stray_vision_tokens(tiny_model) -> None:
         fast("<|video_pad|>", [])
 
 
-def test_policy_fast_path_equals_its_stock_path(tiny_model) -> None:
-    model, processor = tiny_model
+@pytest.mark.parametrize("family", ["qwen2.5-vl", "qwen3-vl"])
+def test_policy_fast_path_equals_its_stock_path(tiny_family_model, family) -> None:
+    model, processor = tiny_family_model(family)
     fast = QwenPolicy(model, processor=processor)
     stock = QwenPolicy(model, processor=processor, fast_preprocess=False)
     assert fast._fast is not None and stock._fast is None
-    messages = _messages([(1280, 800), (1920, 1080)])
+    messages = _messages([(1280, 800), (1920, 1080)], family=family)
     a, b = fast.prepare(messages), stock.prepare(messages)
     assert list(a) == list(b)
     assert all(torch.equal(a[k], b[k]) for k in a if k != "pixel_values")

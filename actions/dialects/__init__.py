@@ -62,8 +62,7 @@ def detect_family(config: Mapping[str, Any], name: str = "") -> str:
         )
     raise FamilyError(
         f"cannot tell the model family of a {model_type!r} checkpoint; supported model types: "
-        f"{', '.join(_MODEL_TYPES)} (Qwen2.5-VL checkpoints include UI-TARS-1.5 and GUI-Owl); "
-        f"or give the family: {', '.join(FAMILIES)}"
+        f"{', '.join(_MODEL_TYPES)} (Qwen2.5-VL checkpoints include UI-TARS-1.5 and GUI-Owl)"
     )
 
 

@@ -56,7 +56,7 @@ def test_detect_family(config: dict, name: str, family: str) -> None:
     [
         ({"model_type": "qwen2_vl"}, "ByteDance-Seed/UI-TARS-7B-DPO", "UI-TARS 1.0"),
         ({"model_type": "qwen2_vl"}, "Qwen/Qwen2-VL-7B-Instruct", "'qwen2_vl'"),
-        ({"model_type": "llava"}, "", "give the family"),
+        ({"model_type": "llava"}, "", "supported model types: qwen2_5_vl"),
         ({}, "", "None"),
     ],
 )

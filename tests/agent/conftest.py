@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,22 +10,6 @@ import pytest
 
 VIEWPORT = (800, 600)
 """CSS pixels; with device_scale_factor 1 also the screenshot size."""
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Decode the tiny model on one thread: on a shared, loaded CPU two threads
-    contend and a 32-token decision takes several times longer. Tests that do
-    not use the model are left alone (torch is not even imported for them)."""
-    if "tiny_family_model" not in request.fixturenames:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Fixtures for the evaluation tests: one torch thread, a chat server that answers by prompt."""
+"""Fixtures for the evaluation tests: a chat server that answers by prompt."""
 
 from __future__ import annotations
 
@@ -9,20 +9,6 @@ from typing import Any
 import pytest
 from fixtures.eval_cases import write_androidcontrol_release, write_screenspot_cases
 from fixtures.models import TinyChatServer
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Decode the tiny model on one thread (a shared, loaded CPU; see tests/agent/conftest.py)."""
-    if "tiny_family_model" not in request.fixturenames:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 class KeyedChatServer(TinyChatServer):

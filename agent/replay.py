@@ -7,7 +7,9 @@ Below ``threshold`` the step is a *mismatch* and ``on_mismatch`` decides:
 ``stop`` the replay, ``continue`` with the recorded actions anyway, or hand
 that step to the ``model`` (a fallback policy asked with the run's task and
 the replay's own history). A recorded step without a screenshot cannot be
-verified and counts as a mismatch.
+verified and counts as a mismatch. A recorded step whose actions the guard,
+the env or its allow-lists refused was not reproduced either: under ``stop``
+the replay ends there, otherwise it goes on and ends as a mismatch.
 
 Because a replay is an ordinary run of :class:`~qwen_gui_agent.agent.loop.Agent`,
 everything a run has applies to it unchanged: the guard (``--confirm``) sees
@@ -116,12 +118,23 @@ class Mismatch:
     """None when the recorded step has no screenshot to compare with."""
 
 
+@dataclass(frozen=True)
+class NotPerformed:
+    """A recorded step whose actions were refused or failed when replayed."""
+
+    index: int
+    """The recorded step's index."""
+    reason: str
+    """What the loop fed back: the guard's refusal or the env's error."""
+
+
 class ReplayPolicy:
     """A policy that plays a recorded run back, step by step (see the module doc).
 
     ``speed`` multiplies the recorded pace (2 twice as fast, 0 without pauses);
     ``fallback`` is the policy asked on a mismatch when ``on_mismatch="model"``.
-    ``replayed``, ``model_steps`` and ``mismatches`` tell afterwards how it went.
+    ``replayed``, ``model_steps``, ``mismatches`` and ``not_performed`` tell
+    afterwards how it went.
     """
 
     def __init__(self, trajectory: Trajectory, *, on_mismatch: OnMismatch = "stop",
@@ -142,7 +155,9 @@ class ReplayPolicy:
         self.replayed = 0
         self.model_steps = 0
         self.mismatches: list[Mismatch] = []
+        self.not_performed: list[NotPerformed] = []
         self._next = 0
+        self._played: int | None = None  # the recorded step the last decision played back
         self._pace: tuple[float, float] | None = None  # (recorded timestamp, live monotonic time)
 
     @property
@@ -168,6 +183,7 @@ class ReplayPolicy:
 
     def decide(self, task: str, observation: Observation,
                history: Sequence[HistoryEntry]) -> Decision:
+        self._check_played(history)
         if self._next >= len(self.steps):
             raise EndRun(*self._ending())
         step = self.steps[self._next]
@@ -196,6 +212,7 @@ class ReplayPolicy:
                 decision.extra["replay"] = facts
                 return decision
         self.replayed += 1
+        self._played = step.index
         size = (observation.width, observation.height)
         same_size = size == step.screen_size
         return Decision(
@@ -205,6 +222,17 @@ class ReplayPolicy:
             model_size=step.model_size if same_size else None,
             extra={"replay": {**facts, "by": "recording"}},
         )
+
+    def _check_played(self, history: Sequence[HistoryEntry]) -> None:
+        """Count the step just played back as not performed when the loop fed back a refusal."""
+        index, self._played = self._played, None
+        if index is None or not history or history[-1].feedback is None:
+            return
+        reason = history[-1].feedback
+        self.replayed -= 1
+        self.not_performed.append(NotPerformed(index, reason))
+        if self.on_mismatch == "stop":
+            raise EndRun("mismatch", f"recorded step {index} could not be performed: {reason}")
 
     def _keep_pace(self, step: StepRecord) -> None:
         """Sleep until the recorded gap since the previous step (divided by ``speed``) has passed."""
@@ -227,6 +255,11 @@ class ReplayPolicy:
         if self.model_steps:
             return "mismatch", (f"the recording was not reproduced: the model stood in for "
                                 f"{self.model_steps} of {total} recorded step(s)")
+        if self.not_performed:
+            first = self.not_performed[0]
+            return "mismatch", (f"the recording was not reproduced: {len(self.not_performed)} of "
+                                f"{total} recorded step(s) could not be performed (step "
+                                f"{first.index}: {first.reason})")
         differed = f"; {len(self.mismatches)} screen(s) differed" if self.mismatches else ""
         return "completed", f"all {total} recorded step(s) were replayed{differed}"
 
@@ -268,6 +301,8 @@ class ReplayResult:
     model_steps: int = 0
     """Recorded steps handed to the model after a mismatch (its answer usable or not)."""
     mismatches: list[Mismatch] = field(default_factory=list)
+    not_performed: list[NotPerformed] = field(default_factory=list)
+    """Recorded steps whose actions were refused or failed (not counted in ``replayed``)."""
     answer: str | None = None
     message: str | None = None
 
@@ -326,5 +361,6 @@ def replay(
     return ReplayResult(
         status=result.status, trajectory_path=result.trajectory_path, replayed=player.replayed,
         model_steps=player.model_steps, mismatches=list(player.mismatches),
+        not_performed=list(player.not_performed),
         answer=result.answer, message=result.message,
     )

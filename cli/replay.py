@@ -129,6 +129,7 @@ def command(args: argparse.Namespace) -> int:
         "status": result.status, "replayed": result.replayed, "model_steps": result.model_steps,
         "mismatches": [{"step": m.index, "similarity": None if m.similarity is None
                         else round(m.similarity, 4)} for m in result.mismatches],
+        "not_performed": [{"step": n.index, "reason": n.reason} for n in result.not_performed],
         "answer": result.answer, "message": result.message,
         "trajectory": None if result.trajectory_path is None else str(result.trajectory_path),
     }
@@ -136,7 +137,8 @@ def command(args: argparse.Namespace) -> int:
         print(json.dumps(secrets.redact_data(summary), ensure_ascii=False))
     else:
         print(f"replay {result.status}: {result.replayed} step(s) replayed, "
-              f"{result.model_steps} by the model, {len(result.mismatches)} mismatch(es)")
+              f"{result.model_steps} by the model, {len(result.mismatches)} mismatch(es), "
+              f"{len(result.not_performed)} not performed")
         for line in (result.message, result.answer and f"answer: {result.answer}"):
             if line:
                 print(secrets.redact(line))

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from qwen_gui_agent.actions.models import Click, Drag, Scroll, Terminate, TypeText
+from qwen_gui_agent.agent.guard import Guard
 from qwen_gui_agent.agent.replay import DEFAULT_THRESHOLD, replay, scale_action
 from qwen_gui_agent.envs.screens import screen_similarity
 from qwen_gui_agent.errors import UsageError
@@ -75,6 +76,20 @@ def test_continue_replays_through_a_mismatch(todo_run: Path, browser_env: Callab
     assert kit.items(env) == [kit.ITEM]  # same controls at the same places
     own = load_trajectory(result.trajectory_path)
     assert [s.extra["replay"]["matched"] for s in own.steps[:3]] == [False] * 3
+
+
+@pytest.mark.parametrize("on_mismatch", ["stop", "continue"])
+def test_a_step_the_guard_refuses_is_not_reproduced(todo_run: Path, browser_env: Callable[..., Any],
+                                                    todo_server: Any, tmp_path: Path, kit: Any,
+                                                    on_mismatch: str) -> None:
+    env = browser_env(url=todo_server.url("todo.html"), viewport=kit.VIEWPORT)
+    asked: list[str] = []
+    guard = Guard("always", ask=lambda action, decision: asked.append(action.type) or False)
+    result = replay(todo_run, env, on_mismatch=on_mismatch, speed=0, record=False, guard=guard)
+    assert result.status == "mismatch" and result.replayed == 0 and kit.items(env) == []
+    refused = [n.index for n in result.not_performed]
+    assert refused == ([1] if on_mismatch == "stop" else [1, 2, 3]) and len(asked) == len(refused)
+    assert "could not be performed" in (result.message or "")
 
 
 def test_the_model_takes_over_a_mismatching_step(todo_run: Path, browser_env: Callable[..., Any],

@@ -198,3 +198,46 @@ def test_a_page_outside_the_allowed_domains_is_refused_and_the_model_is_told(
     assert "is not an allowed domain" in (policy.told[0] or "")
     first = load_trajectory(result.trajectory_path).steps[0]
     assert first.executed and "refused to open" in json.dumps(first.model_dump(mode="json"))
+
+
+def _crafted_run(todo_run: Path, folder: Path, header: dict[str, Any], action: dict[str, Any]) -> Path:
+    """A copy of a real recorded run, rewritten as someone sharing a hostile file would:
+    ``header`` merged into its header, and one step doing ``action`` with no screenshot."""
+    records = [json.loads(line) for line in (todo_run / "trajectory.jsonl").read_text().splitlines()]
+    first_step = next(r for r in records if r.get("type") == "step")
+    first_step.update(actions=[action], model_calls=[], screenshot=None)
+    records = [{**records[0], **header}, first_step]
+    folder.mkdir(parents=True)
+    (folder / "trajectory.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return folder
+
+
+@pytest.mark.parametrize("on_mismatch", ["stop", "continue"])
+def test_a_shared_recording_cannot_run_a_command_on_replay(todo_run: Path, tmp_path: Path,
+                                                           on_mismatch: str) -> None:
+    marker = tmp_path / "pwned"
+    run = _crafted_run(todo_run, tmp_path / "shared", {"env": "desktop", "env_options": {}},
+                       {"type": "open_app", "name": f"sh -c 'touch {marker}'"})
+    done = qwen_agent("replay", str(run), "--virtual-display", "640x480", "--speed", "0",
+                      "--on-mismatch", on_mismatch, "--no-record", "--json", cwd=tmp_path)
+    assert not marker.exists()
+    summary = json_lines(done.stdout)[-1]
+    # a step that cannot be checked against the screen is a mismatch, never a silent pass
+    assert done.returncode == EXIT["mismatch"], done.stderr
+    assert summary["mismatches"] == [{"step": 1, "similarity": None}] and summary["replayed"] == 0
+    if on_mismatch == "stop":
+        assert "has no screenshot" in summary["message"] and summary["not_performed"] == []
+    else:  # played anyway: the desktop's allow-list (empty) refused it, and that is no success
+        [refused] = summary["not_performed"]
+        assert refused["step"] == 1 and "no apps may be opened" in refused["reason"]
+        assert "could not be performed" in summary["message"]
+
+
+def test_a_shared_recordings_env_options_are_bounded_before_anything_starts(
+        todo_run: Path, tmp_path: Path) -> None:
+    run = _crafted_run(todo_run, tmp_path / "shared",
+                       {"env_options": {"viewport": [1_000_000, 1_000_000]}},
+                       {"type": "click", "x": 10, "y": 10})
+    done = qwen_agent("replay", str(run), "--speed", "0", "--no-record", cwd=tmp_path, timeout=60)
+    assert done.returncode == EXIT["usage"], done.stderr
+    assert "viewport" in done.stderr and "Traceback" not in done.stderr

@@ -267,7 +267,8 @@ there would show up twice (as ``emulator-5554`` and as ``127.0.0.1:5555``) on an
 
 def main(argv: list[str] | None = None) -> None:
     """Run a simulator until Ctrl-C; connect with ``adb connect 127.0.0.1:PORT``."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m qwen_gui_agent.envs.android.simulator",
+                                     description=main.__doc__)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--size", default="1080x2400", help="natural WIDTHxHEIGHT")
     parser.add_argument("--rotation", type=int, default=0, choices=range(4))

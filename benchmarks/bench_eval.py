@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw
+from bench_model import screenshot
 
 from qwen_gui_agent.actions import Frame
 from qwen_gui_agent.agent.evaluation import ScreenSpot, evaluate
@@ -37,13 +37,7 @@ def write_dataset(root: Path, samples: int, width: int, height: int) -> Path:
     for index in range(samples):
         name = f"s{index % 4}.png"
         if not (root / "screenspot_imgs" / name).exists():
-            image = Image.new("RGB", (width, height), (245, 245, 245))
-            draw = ImageDraw.Draw(image)
-            for row in range(0, height, 48):
-                draw.rectangle((20, row + 8, width - 20, row + 36), outline=(90, 90, 90),
-                               fill=(255, 255, 255) if (row // 48 + index) % 2 else (225, 235, 250))
-                draw.text((32, row + 14), f"Row {row // 48}: item {index % 4}", fill=(20, 20, 20))
-            image.save(root / "screenspot_imgs" / name)
+            screenshot(width, height, seed=index % 4).save(root / "screenspot_imgs" / name)
         records.append({"img_filename": name, "instruction": f"row {index % 10} of the list",
                         "bbox": [20, 8 + 48 * (index % 10), width - 40, 28], "data_type": "text"})
     (root / "screenspot_web_v2.json").write_text(json.dumps(records))
